@@ -1,0 +1,51 @@
+"""The exception family of delphi-signals.
+
+Every error a user can meet names where it happened (file, line, field) and which rule was broken, so
+an operator can act on the message alone.
+"""
+
+from __future__ import annotations
+
+
+class DelphiSignalsError(Exception):
+    """Base class of every error raised on purpose by delphi-signals."""
+
+
+class InputError(DelphiSignalsError, ValueError):
+    """Bad input data: a malformed file, row, field or value.
+
+    Parameters
+    ----------
+    message : str
+        What rule was broken.
+    file, line, field : optional
+        Where: the file's path, the 1-based line number in it and the column name.
+
+    Examples
+    --------
+    >>> str(InputError("not a number", file="a.csv", line=3, field="val"))
+    'a.csv, line 3, field val: not a number'
+    """
+
+    def __init__(self, message: str, *, file=None, line=None, field=None):
+        self.file, self.line, self.field, self.reason = file, line, field, message
+        where = []
+        if file is not None:
+            where.append(str(file))
+        if line is not None:
+            where.append(f"line {line}")
+        if field is not None:
+            where.append(f"field {field}")
+        super().__init__(f"{', '.join(where)}: {message}" if where else message)
+
+
+class CubeContractError(DelphiSignalsError, ValueError):
+    """A Dataset that breaks the signal-cube contract (see ``delphi_signals.cube``)."""
+
+
+class ValidationError(DelphiSignalsError):
+    """Exported output failed a blocking validator check."""
+
+
+class DatabaseError(DelphiSignalsError):
+    """A database load or query could not be completed; nothing was half-written."""

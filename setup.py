@@ -1,0 +1,36 @@
+from pathlib import Path
+
+from setuptools import find_packages, setup
+
+EXTRAS = {
+    "db": ["sqlalchemy>=2", "pymysql"],
+    "luigi": ["luigi>=3.7.3"],
+    "geo": ["geopandas", "matplotlib"],
+    "dask": ["dask[array]", "distributed"],
+    "test": ["pytest", "hypothesis", "nbval", "ipykernel", "numbagg", "bottleneck"],
+}
+EXTRAS["all"] = sorted({dep for deps in EXTRAS.values() for dep in deps})
+
+setup(
+    name="delphi-signals",
+    version="0.1.0",
+    description="Raw public-health data into versioned, validated epidemiological signals (COVIDcast-style)",
+    long_description=Path(__file__).with_name("README.md").read_text(),
+    long_description_content_type="text/markdown",
+    python_requires=">=3.10",
+    packages=find_packages(include=["delphi_signals", "delphi_signals.*", "luigi_tasks", "luigi_tasks.*"]),
+    include_package_data=True,
+    install_requires=[
+        "numpy>=1.26",
+        "pandas>=2.2",
+        "xarray>=2024.6",
+        "numba>=0.60",
+        "scipy>=1.11",
+        "epiweeks>=2.3",
+        "structlog>=24",
+        "tqdm>=4.66",
+        "fsspec>=2024.6",
+    ],
+    extras_require=EXTRAS,
+    entry_points={"console_scripts": ["delphi-signals=delphi_signals.__main__:main"]},
+)
