@@ -27,7 +27,6 @@ DEFAULT_DATA_ROOT = Path("var")
 REJECTED_DIR = "rejected"
 _COMPRESSION = {"gz", "bz2", "xz", "zst"}
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]*$")
-_CACHED = re.compile(r"^(?P<day>\d{8})_(?P<name>.+)\.(?P<ext>[^.]+(\.(gz|bz2|xz|zst))?)$")
 
 
 @dataclass(frozen=True)
@@ -129,14 +128,14 @@ def latest_cached(data_root, source: str, name: str, ext: str, *, on_or_before=N
     """
     folder = Path(data_root) / "input" / source
     last = parse_day(on_or_before).strftime("%Y%m%d") if on_or_before is not None else "99999999"
-    best = None
+    suffix = f"_{name}.{ext}"
+    days = []
     if folder.is_dir():
         for path in folder.iterdir():
-            match = _CACHED.match(path.name)
-            if match and match["name"] == name and match["ext"] == ext and match["day"] <= last:
-                if best is None or match["day"] > best[0]:
-                    best = (match["day"], path)
-    return best[1] if best else None
+            day = path.name[:8]
+            if path.name == day + suffix and day.isdigit() and day <= last:
+                days.append(day)
+    return folder / f"{max(days)}{suffix}" if days else None
 
 
 def sha256_file(path) -> tuple[str, int]:

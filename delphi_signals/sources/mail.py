@@ -2,8 +2,8 @@
 
 Some sources deliver by mail (a daily report with a CSV attached). This adapter picks, among the messages
 whose subject matches a regular expression and that carry a matching attachment, the newest by its ``Date``
-header (a message without one counts by its Maildir delivery time, or as the oldest in an mbox; ties go to
-the later message in the mailbox), and stores the attachment's decoded bytes in the same dated input cache
+header (a message without a parsable one counts as the oldest; ties go to the later message in the
+mailbox), and stores the attachment's decoded bytes in the same dated input cache
 as :func:`delphi_signals.sources.fetch`, with the same content check, atomic write and same-day skip.
 
 Log events (logger ``delphi_signals.sources.mail``), each with ``source``, ``url`` (``mbox:<path>#<Message-ID>``
@@ -96,8 +96,7 @@ def fetch_mail_attachment(
         skipped = _skip(cache_path(data_root, source, day, name, ext), f"{kind}:{box_path}", source, force)
         if skipped:
             return skipped
-    found = _newest_attachment(box_path, kind, subject, filename)
-    message, part, when, origin = found
+    message, part, when, origin = _newest_attachment(box_path, kind, subject, filename)
     att_name, att_ext = split_filename(part.get_filename())
     target = cache_path(data_root, source, day, att_name if name is None else name, att_ext if ext is None else ext)
     skipped = _skip(target, origin, source, force)
@@ -150,7 +149,7 @@ def _newest_attachment(box_path: Path, kind: str, subject: str, pattern: str | N
             if pattern is not None:
                 parts = [p for p in parts if fnmatch.fnmatchcase(p.get_filename().lower(), pattern.lower())]
             if parts:
-                candidates.append((_message_date(message, box, key, kind), order, message, parts))
+                candidates.append((_message_date(message), order, message, parts))
     finally:
         box.close()
     if not candidates:
@@ -168,13 +167,11 @@ def _newest_attachment(box_path: Path, kind: str, subject: str, pattern: str | N
     return message, parts[0], when, origin
 
 
-def _message_date(message, box, key, kind: str) -> dt.datetime:
+def _message_date(message) -> dt.datetime:
     try:
         when = email.utils.parsedate_to_datetime(str(message["date"]))
     except (TypeError, ValueError, IndexError):
         when = None
     if when is None:
-        if kind == "maildir":
-            return dt.datetime.fromtimestamp(box.get_message(key).get_date(), tz=dt.timezone.utc)
         return _OLDEST
     return when if when.tzinfo else when.replace(tzinfo=dt.timezone.utc)
