@@ -12,7 +12,7 @@ from functools import lru_cache
 import numpy as np
 
 LEFT_GAUSS_TAIL = 1e-30
-"""left_gauss_linear drops lags whose Gaussian weight is below this (101 lags for bandwidth 144)."""
+"""left_gauss_linear drops lags whose Gaussian weight is below this (lags 0..99 for bandwidth 144)."""
 
 
 def local_poly_coeffs(positions, degree: int, bandwidth: float | None, at: float = 0.0) -> np.ndarray:
@@ -61,8 +61,8 @@ def left_gauss_table(bandwidth: float):
     """``(taps, boundary_rows, lead_nan, lead_raw)`` of left_gauss_linear: a Gaussian-weighted local line
     over the whole past, truncated where the weights fall below :data:`LEFT_GAUSS_TAIL` (exact otherwise).
     """
-    lags = int(np.ceil(np.sqrt(bandwidth * -np.log(LEFT_GAUSS_TAIL)))) + 1
-    taps, rows, _, _ = savgol_table(lags + 1, 1, float(bandwidth), "shortened_window")
+    longest_lag = int(np.floor(np.sqrt(bandwidth * -np.log(LEFT_GAUSS_TAIL))))
+    taps, rows, _, _ = savgol_table(longest_lag + 1, 1, float(bandwidth), "shortened_window")
     return taps, rows, 0, 1
 
 
