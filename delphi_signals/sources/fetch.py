@@ -24,6 +24,7 @@ Log events (structlog JSON lines, logger ``delphi_signals.sources.fetch``), each
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -170,7 +171,7 @@ def fetch(
     delays = retry.delays()
     for attempt in range(1, retry.attempts + 1):
         try:
-            digest, size = store(target, lambda tmp: fs.get_file(rpath, str(tmp)), url=url, check=check,
+            digest, size = store(target, lambda tmp: _download(fs, rpath, tmp), url=url, check=check,
                                  keep_rejected=keep_rejected)
         except ContentError as exc:
             rejected = str(target.parent / REJECTED_DIR / target.name) if keep_rejected else None
@@ -189,6 +190,22 @@ def fetch(
             log.info("fetched file", attempt=attempt, bytes=size, sha256=digest, **fields)
             return FetchResult(target, url, size, digest, skipped=False, attempts=attempt)
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+class IncompleteDownload(OSError):
+    """Fewer (or more) bytes arrived than the remote file's size: retried like a network error."""
+
+
+def _download(fs, rpath: str, tmp) -> None:
+    fs.get_file(rpath, str(tmp))
+    # aiohttp already enforces Content-Length for http(s); for other filesystems compare with the listed
+    # size, which catches a cut sftp transfer or a local file still being written.
+    protocols = {fs.protocol} if isinstance(fs.protocol, str) else set(fs.protocol)
+    if not protocols & {"http", "https"}:
+        expected = fs.size(rpath)
+        actual = os.path.getsize(tmp)
+        if expected is not None and actual != expected:
+            raise IncompleteDownload(f"got {actual} of {expected} bytes")
 
 
 def _filesystem(url: str, storage_options: dict | None):
@@ -215,7 +232,7 @@ def _classify(exc: BaseException) -> tuple[str, bool]:
         return f"HTTP {status} {message}".strip(), status in _RETRY_STATUS
     if isinstance(exc, (PermissionError, IsADirectoryError, NotADirectoryError)):
         return f"{type(exc).__name__}: {exc}", False
-    if type(exc).__name__ == "ClientPayloadError":  # aiohttp: body shorter than Content-Length, bad chunking
+    if type(exc).__name__ in ("ClientPayloadError", "IncompleteDownload"):  # aiohttp: body vs Content-Length
         return f"incomplete download: {exc}", True
     if isinstance(exc, (OSError, asyncio.TimeoutError, TimeoutError, ConnectionError, EOFError)):
         return f"{type(exc).__name__}: {exc}", True

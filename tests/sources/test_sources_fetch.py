@@ -163,6 +163,17 @@ def test_any_fsspec_filesystem_works(tmp_path):
     fs.rm("/bucket/state.csv")
 
 
+def test_size_mismatch_on_other_filesystems_is_retried_as_incomplete(tmp_path, monkeypatch):
+    fs = fsspec.filesystem("memory")
+    fs.pipe("/bucket/growing.csv", GOOD_CSV)
+    monkeypatch.setattr(fs, "size", lambda path: len(GOOD_CSV) + 10)  # as if the file grew while we read it
+    waits = []
+    with pytest.raises(FetchError, match=r"incomplete download: got 65 of 75 bytes \(after 3 attempts\)"):
+        fetch("memory://bucket/growing.csv", source="s", data_root=tmp_path, day=DAY, retry=FAST, sleep=waits.append)
+    assert len(waits) == 2 and files_under(tmp_path) == []
+    fs.rm("/bucket/growing.csv")
+
+
 @pytest.mark.parametrize(("url", "module", "package"), [
     ("sftp://host.example/data/a.csv", "paramiko", "paramiko"),
     ("s3://bucket/a.csv", "s3fs", "s3fs"),
