@@ -9,7 +9,7 @@ The public names most users need are importable from here::
 
 from .cube import check_cube, empty_cells, from_frame, new_cube, to_frame
 from .errors import CubeContractError, DatabaseError, DelphiSignalsError, InputError, ValidationError
-# from .io import parse_filename, read_csvs, write_csvs
+from .io import parse_filename, read_csvs, write_csvs
 from .nancodes import Nans
 
 __version__ = "0.1.0"
