@@ -8,6 +8,8 @@ from delphi_signals.cube import new_cube
 
 PSEUDO_UIDS = {"84070002": "70002", "84070003": "70003"}
 CRUISE_SHIPS = {"84088888", "84099999"}
+UTAH_DISTRICTS = {f"840700{i}" for i in range(15, 21)}
+MICHIGAN_PRISONS = {"84070004", "84070005"}
 
 
 def jhu_county_id(uid: str, fips: float) -> str | None:
@@ -16,8 +18,10 @@ def jhu_county_id(uid: str, fips: float) -> str | None:
         return None
     if uid in PSEUDO_UIDS:
         return PSEUDO_UIDS[uid]
-    if uid.startswith("8407"):  # Utah health districts, Michigan prisons: in-state, no county
-        return f"{uid[3:5]}000"
+    if uid in UTAH_DISTRICTS:
+        return "49000"
+    if uid in MICHIGAN_PRISONS:  # in-state, no county: unassigned within Michigan
+        return "26000"
     code = int(fips)
     if code < 100:  # territories written as their 2-digit state FIPS
         return f"{code:02d}000"
