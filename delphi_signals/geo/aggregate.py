@@ -81,6 +81,9 @@ def operator(geo, from_type: str, to_type: str, how: str = "sum") -> Operator:
     columns = cw.matrix.tocsc()
     # select the crosswalk columns of the cube's rows (in cube order), then transpose back to CSR by target
     sub = columns[:, position[known]]
+    rows_known = np.flatnonzero(known)
+    linked = np.zeros(len(geo), dtype=bool)
+    linked[rows_known[np.diff(sub.indptr) > 0]] = True
     if how == "mean":
         pop = population(from_type).reindex(geo=geo[known]).fillna(0.0).to_numpy()
         sub = sub @ _diag(pop)
@@ -89,9 +92,6 @@ def operator(geo, from_type: str, to_type: str, how: str = "sum") -> Operator:
     has_member = np.diff(sub.indptr) > 0
     sub = sub[has_member]
     sub.sort_indices()
-    rows_known = np.flatnonzero(known)
-    linked = np.zeros(len(geo), dtype=bool)
-    linked[rows_known[np.unique(sub.indices)]] = True
     op = Operator(
         target=cw.target[has_member],
         indptr=sub.indptr.astype(np.int64),
