@@ -5,5 +5,6 @@
 """
 
 from .api import METHODS, smooth, smooth_array
+from .weekday import adjust_weekday, fit_weekday
 
-__all__ = ["METHODS", "smooth", "smooth_array"]
+__all__ = ["METHODS", "adjust_weekday", "fit_weekday", "smooth", "smooth_array"]

@@ -137,6 +137,11 @@ def _sample_size_array(n, window, min_count, parallel):
     return out.reshape(np.shape(n))
 
 
+def _all_nan(da) -> bool:
+    """True for a numpy-backed variable with no number at all (skipped: nothing to smooth)."""
+    return da.chunks is None and bool(np.isnan(da.values).all())
+
+
 def _repaired(quantity, codes):
     return repair_codes(quantity, codes)[0]
 
@@ -240,19 +245,20 @@ def smooth(cube: xr.Dataset, method="moving_average", window=None, *, degree=2, 
     value = _over_time(smooth_array, cube["value"], dtype=cube["value"].dtype, impute=impute,
                        min_count=min_count, parallel=parallel, **opts)
     out["value"] = value
-    if method != "identity":
+    changed = {"value"}
+    if method != "identity" and not _all_nan(cube["stderr"]):
         out["stderr"] = _over_time(_stderr_array, cube["stderr"], dtype=cube["stderr"].dtype,
                                    min_count=min_count, parallel=parallel, **opts)
-        if method == "moving_average":
-            out["sample_size"] = _over_time(_sample_size_array, cube["sample_size"],
-                                            dtype=cube["sample_size"].dtype, window=window,
-                                            min_count=min_count, parallel=parallel)
-        else:
-            out["sample_size"] = xr.full_like(cube["sample_size"], np.nan)
-            out[MISSING_NAMES["sample_size"]] = xr.full_like(cube[MISSING_NAMES["sample_size"]],
-                                                             Nans.NOT_APPLICABLE)
+        changed.add("stderr")
+    if method == "moving_average" and not _all_nan(cube["sample_size"]):
+        out["sample_size"] = _over_time(_sample_size_array, cube["sample_size"], dtype=cube["sample_size"].dtype,
+                                        window=window, min_count=min_count, parallel=parallel)
+        changed.add("sample_size")
+    elif method in ("savgol", "left_gauss_linear"):
+        out["sample_size"] = xr.full_like(cube["sample_size"], np.nan)
+        out[MISSING_NAMES["sample_size"]] = xr.full_like(cube[MISSING_NAMES["sample_size"]], Nans.NOT_APPLICABLE)
     for q, name in MISSING_NAMES.items():
-        if name in cube and (q == "value" or (method == "moving_average") or (method != "identity" and q == "stderr")):
+        if name in cube and q in changed:
             out[name] = _over_time(_repaired, out[q], cube[name], dtype=np.int8)
     unit = "weeks" if cube.attrs.get("time_type") == "week" else "days"
     added = _cell_method(method, window, degree, bandwidth, impute, unit)
