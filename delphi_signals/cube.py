@@ -10,8 +10,8 @@ Contract (shared by every module; see ``ARCHITECTURE.md``):
   ``missing_stderr``, ``missing_sample_size`` (int8 codes, consistent with the NaNs);
 * attrs: ``source``, ``signal``, ``geo_type``, ``time_type``.
 
-A cell whose three quantities are all NaN with ``missing_value == OTHER`` carries no information: it is an
-*empty* cell (a day with no row), skipped by :func:`to_frame` and the CSV writer. Every other cell is a row.
+A cell whose three quantities are all NaN with code ``OTHER`` carries no information: it is an *empty* cell
+(a day with no row), skipped by :func:`to_frame` and the CSV writer. Every other cell is a row.
 """
 
 from __future__ import annotations
@@ -123,9 +123,11 @@ def new_cube(
     for q in QUANTITIES:
         if arrays[q] is None:
             arr = np.full(shape, np.nan)
-            codes = np.full(shape, Nans.NOT_APPLICABLE, dtype=np.int8)
             if given_codes[q] is not None:
                 codes, _ = repair_codes(arr, given_codes[q])
+            else:  # not applicable where there is a row; an empty cell stays empty
+                no_row = (code_vars["missing_value"][1] == Nans.OTHER) & np.isnan(data_vars["value"][1])
+                codes = np.where(no_row, Nans.OTHER, Nans.NOT_APPLICABLE).astype(np.int8)
         else:
             arr = np.ascontiguousarray(np.asarray(arrays[q], dtype=np.float64))
             if arr.shape != shape:
@@ -181,7 +183,7 @@ def from_frame(df: pd.DataFrame, *, source: str, signal: str, geo_type: str, tim
     flat = geo_codes.astype(np.int64) * len(axis) + time_codes
     dupes = pd.Series(flat).duplicated(keep=False).to_numpy()
     if dupes.any():
-        pairs = sorted({(g, t) for g, t in zip(geo_values[dupes], df["time_value"].to_numpy()[dupes])})
+        pairs = sorted(set(zip(geo_values[dupes].tolist(), df["time_value"].to_numpy()[dupes].tolist())))
         raise InputError(f"{len(pairs)} duplicate (geo_value, time_value) pair(s): {_examples(pairs)}")
     shape = (len(geo_index), len(axis))
 
@@ -212,10 +214,11 @@ def from_frame(df: pd.DataFrame, *, source: str, signal: str, geo_type: str, tim
 
 
 def empty_cells(cube: xr.Dataset) -> xr.DataArray:
-    """Boolean mask of the cells that carry no row (all quantities NaN, ``missing_value == OTHER``)."""
-    empty = cube["missing_value"] == Nans.OTHER
+    """Boolean mask of the cells that carry no row (every quantity NaN with code ``OTHER``)."""
+    empty = None
     for q in QUANTITIES:
-        empty = empty & cube[q].isnull()
+        cell = cube[q].isnull() & (cube[MISSING_NAMES[q]] == Nans.OTHER)
+        empty = cell if empty is None else empty & cell
     return empty
 
 
