@@ -18,8 +18,8 @@ import xarray as xr
 from ..cube import normalize_geo_values, stamp
 from ..errors import InputError
 from ..log import get_logger
-from ..nancodes import MISSING_NAMES, Nans, repair_codes
-from .kernels import csr_common_code, csr_weighted_sum
+from ..nancodes import MISSING_NAMES, Nans
+from .kernels import csr_missing_codes, csr_weighted_sum
 from .tables import crosswalk, population
 
 HOWS = ("sum", "mean")
@@ -151,17 +151,20 @@ def _quantity(x, op: Operator, how: str, power: int):
 def _codes(codes, values, op: Operator):
     n = len(op.target)
 
-    def run(block):
-        out = np.empty((n, block.shape[1]), dtype=np.int8)
-        csr_common_code(block, op.indptr, op.indices, out)
+    def run(code_block, value_block):
+        out = np.empty((n, code_block.shape[1]), dtype=np.int8)
+        csr_missing_codes(np.ascontiguousarray(code_block), op.indptr, op.indices,
+                          np.ascontiguousarray(value_block), out)
         return out
 
-    common = _apply(run, codes, n, np.int8)
-    if isinstance(common, np.ndarray):
-        return repair_codes(values, common)[0]
+    if isinstance(codes, np.ndarray):
+        return run(codes, values)
     import dask.array as da
 
-    return da.map_blocks(lambda v, c: repair_codes(v, c)[0], values, common, dtype=np.int8)
+    if len(codes.chunks[0]) > 1:
+        codes = codes.rechunk({0: -1})
+    return da.map_blocks(run, codes, values.rechunk({1: codes.chunks[1]}), dtype=np.int8,
+                         chunks=((n,), codes.chunks[1]))
 
 
 def aggregate(cube: xr.Dataset, to: str, how: str = "sum", *, strict: bool = False) -> xr.Dataset:

@@ -9,7 +9,7 @@ import xarray as xr
 from ..cube import normalize_geo_values, stamp
 from ..errors import InputError
 from ..nancodes import MISSING_NAMES, Nans, repair_codes
-from .kernels import csr_common_code, csr_weighted_sum
+from .kernels import csr_missing_codes, csr_weighted_sum
 from .tables import _read
 
 
@@ -97,7 +97,7 @@ def to_megacounty(cube: xr.Dataset, threshold: float, window: int) -> xr.Dataset
         result[kept_rows] = np.where(keep[~is_mega], x[~is_mega], np.nan)
         codes = np.ascontiguousarray(cube[MISSING_NAMES[q]].values)
         common = np.empty(total.shape, dtype=np.int8)
-        csr_common_code(codes, indptr, indices, common)
+        csr_missing_codes(codes, indptr, indices, np.ascontiguousarray(result), common)
         given = np.full(total.shape, np.int8(Nans.OTHER))
         given[mega_rows] = common[mega_rows]
         given[kept_rows] = np.where(keep[~is_mega], codes[~is_mega], np.int8(Nans.OTHER))

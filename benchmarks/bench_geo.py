@@ -1,0 +1,164 @@
+"""Geo aggregation, side by side with the upstream way, in one run.
+
+Cube: every county id of the tables (~3,300) × 1,000 days; value, stderr, sample_size with 5 % NaN.
+Levels: county → state, msa, hrr, hhs, nation.
+
+Upstream way (as ``GeoMapper.replace_geocode`` does it): a long frame (one row per county and day) merged with
+the crosswalk, data columns multiplied by the weight where the crosswalk is weighted, then
+``groupby([timestamp, geo]).sum()``. Ours: ``aggregate(cube, level)`` through the public API with the
+operator cached (warm), and the cached kernel alone (one fused pass per variable).
+
+Targets (issue 3): ≥50× per public-API call, ≥100× for the kernel alone. Exit status 1 if one is missed.
+``--oracle`` also times real delphi-utils 0.3.24 (``benchmarks/oracle.py``) on the same data.
+
+    python benchmarks/bench_geo.py [--days 1000] [--repeat 5] [--oracle]
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from delphi_signals.cube import new_cube
+from delphi_signals.geo import aggregate, crosswalk, geo_values, operator
+from delphi_signals.geo.kernels import csr_weighted_sum
+
+LEVELS = ("state", "msa", "hrr", "hhs", "nation")
+WEIGHTED = {"hrr", "msa"}  # upstream's fips->msa table is unweighted; ours carries weight 1 except pseudo-counties
+TARGET_API, TARGET_KERNEL = 50.0, 100.0
+
+
+def synth_cube(days: int, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    geo = geo_values("county")
+    shape = (len(geo), days)
+    value = rng.poisson(50, shape).astype(float)
+    stderr = rng.uniform(0.1, 5, shape)
+    sample_size = rng.integers(5, 5000, shape).astype(float)
+    for arr in (value, stderr, sample_size):
+        arr[rng.random(shape) < 0.05] = np.nan
+    return new_cube(geo, pd.date_range("2020-03-01", periods=days), value, stderr, sample_size,
+                    source="bench", signal="synth", geo_type="county")
+
+
+def long_frame(cube) -> pd.DataFrame:
+    n_geo, n_time = cube.sizes["geo"], cube.sizes["time"]
+    return pd.DataFrame({
+        "fips": np.repeat(cube.geo.values.astype(object), n_time),
+        "timestamp": np.tile(cube.time.values, n_geo),
+        "val": cube.value.values.ravel(), "se": cube.stderr.values.ravel(),
+        "sample_size": cube.sample_size.values.ravel(),
+    })
+
+
+def upstream_way(df: pd.DataFrame, table: pd.DataFrame, level: str) -> pd.DataFrame:
+    merged = df.merge(table, on="fips", how="inner").drop(columns="fips")
+    if "weight" in merged.columns:
+        for col in ("val", "se", "sample_size"):
+            merged[col] = merged[col] * merged["weight"]
+        merged = merged.drop(columns="weight")
+    return merged.groupby(["timestamp", level]).sum(numeric_only=True)
+
+
+def median_time(fn, repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        gc.collect()
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return float(np.median(times))
+
+
+ORACLE_SCRIPT = """
+import time, numpy as np, pandas as pd
+from delphi_utils.geomap import GeoMapper
+geo = np.load(ARGS["geo"], allow_pickle=True); vals = np.load(ARGS["vals"])
+n_geo, n_time = vals.shape[1], vals.shape[2]
+df = pd.DataFrame({"fips": np.repeat(geo, n_time), "timestamp": np.tile(np.arange(n_time), n_geo),
+                   "val": vals[0].ravel(), "se": vals[1].ravel(), "sample_size": vals[2].ravel()})
+gm = GeoMapper()
+out = {}
+for level in ARGS["levels"]:
+    name = "state_id" if level == "state" else level
+    times = []
+    for _ in range(ARGS["repeat"]):
+        t = time.perf_counter()
+        gm.replace_geocode(df, "fips", name, date_col="timestamp")
+        times.append(time.perf_counter() - t)
+    out[level] = float(np.median(times))
+print(json.dumps(out))
+"""
+
+
+def run_real_oracle(cube, repeat: int) -> dict:
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from oracle import run_oracle
+
+    with tempfile.TemporaryDirectory() as tmp:
+        np.save(Path(tmp) / "geo.npy", cube.geo.values.astype(object))
+        np.save(Path(tmp) / "vals.npy", np.stack([cube[q].values for q in ("value", "stderr", "sample_size")]))
+        return run_oracle(ORACLE_SCRIPT, {"geo": f"{tmp}/geo.npy", "vals": f"{tmp}/vals.npy",
+                                          "levels": list(LEVELS), "repeat": max(1, repeat // 2)})
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description="geo aggregation benchmark")
+    parser.add_argument("--days", type=int, default=1000)
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--oracle", action="store_true", help="also time delphi-utils 0.3.24 (its own venv)")
+    args = parser.parse_args(argv)
+    os.environ.setdefault("NUMBA_NUM_THREADS", "1")
+
+    cube = synth_cube(args.days)
+    df = long_frame(cube)
+    print(f"cube {cube.sizes['geo']} x {cube.sizes['time']}, 3 variables, 5% NaN; long frame {len(df):,} rows")
+    oracle = run_real_oracle(cube, args.repeat) if args.oracle else {}
+
+    rows, failed = [], False
+    for level in LEVELS:
+        table = crosswalk("county", level).to_frame().rename(columns={"county": "fips"})
+        if level not in WEIGHTED:
+            table = table.drop(columns="weight")
+        upstream_s = median_time(lambda: upstream_way(df, table, level), max(1, args.repeat // 2 + 1))
+
+        aggregate(cube, level)  # warm: operator cached, kernels compiled
+        api_s = median_time(lambda: aggregate(cube, level), args.repeat)
+
+        op = operator(cube.geo.values, "county", level)
+        x = [np.ascontiguousarray(cube[q].values) for q in ("value", "stderr", "sample_size")]
+        total = np.empty((len(op.target), args.days))
+        wsum = np.empty_like(total)
+
+        def kernel_only():
+            for arr, power in zip(x, (1, 2, 1)):
+                csr_weighted_sum(arr, op.indptr, op.indices, op.weights, power, total, wsum)
+
+        kernel_s = median_time(kernel_only, args.repeat)
+        api_ratio, kernel_ratio = upstream_s / api_s, upstream_s / kernel_s
+        ok = api_ratio >= TARGET_API and kernel_ratio >= TARGET_KERNEL
+        failed |= not ok
+        oracle_s = oracle.get(level)
+        rows.append((level, upstream_s, oracle_s, api_s, kernel_s, api_ratio, kernel_ratio, ok))
+
+    header = f"{'level':7} {'pandas':>9} {'delphi-utils':>12} {'api':>9} {'kernel':>9} {'api x':>8} {'kernel x':>9}"
+    print(header)
+    for level, up, orc, api, ker, ra, rk, ok in rows:
+        orc_text = f"{orc * 1e3:9.1f} ms" if orc else " " * 12
+        extra = f"  (oracle/api {orc / api:.0f}x)" if orc else ""
+        print(f"{level:7} {up * 1e3:7.1f}ms {orc_text} {api * 1e3:7.2f}ms {ker * 1e3:7.2f}ms {ra:7.0f}x {rk:8.0f}x"
+              f"{'' if ok else '  MISSED'}{extra}")
+    print(f"targets: api >= {TARGET_API:.0f}x, kernel >= {TARGET_KERNEL:.0f}x -> {'MISSED' if failed else 'met'}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
