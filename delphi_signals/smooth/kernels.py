@@ -131,23 +131,25 @@ def _fir_row(x, taps, boundary, lead_nan, lead_raw, short_len, out):
         for t in range(start, n):
             out[t] = x[t]
         return
-    for t in range(start, n):
+    steady = min(start + width - 1, n)
+    for t in range(start, steady):
         s = t - start
         if s < lead_nan:
             out[t] = np.nan
         elif s < lead_raw:
             out[t] = x[t]
-        elif s < width - 1:
+        else:
             acc = 0.0
             for k in range(s + 1):
                 acc += boundary[s, k] * x[start + k]
             out[t] = acc
-        else:
-            acc = 0.0
-            base = t - width + 1
-            for k in range(width):
-                acc += taps[k] * x[base + k]
-            out[t] = acc
+    # the steady state in a loop of its own, so that the tap reduction vectorizes
+    for t in range(steady, n):
+        window = x[t - width + 1:t + 1]
+        acc = 0.0
+        for k in range(width):
+            acc += taps[k] * window[k]
+        out[t] = acc
 
 
 def _eager(parallel, *args):
