@@ -1,0 +1,54 @@
+"""Names and fixed facts of the JHU CSSE indicator (spec: indicators.md §8)."""
+
+SOURCE = "jhu-csse"
+METRICS = ("confirmed", "deaths")
+DEFAULT_BASE_URL = (
+    "https://raw.githubusercontent.com/CSSEGISandData/COVID-19/master/csse_covid_19_data/"
+    "csse_covid_19_time_series/time_series_covid19_{metric}_US.csv"
+)
+
+# the non-date columns of the wide files, in order; the deaths file adds Population
+ID_COLUMNS = ("UID", "iso2", "iso3", "code3", "FIPS", "Admin2", "Province_State", "Country_Region", "Lat", "Long_",
+              "Combined_Key")
+EXTRA_ID_COLUMNS = {"confirmed": (), "deaths": ("Population",)}
+DATE_COLUMN = r"\d{1,2}/\d{1,2}/\d{2}"
+
+GEO_RES = ("county", "state", "msa", "hrr", "hhs", "nation")
+
+# sensor -> signal suffix; counts are aggregated, proportions computed after aggregation
+SENSORS = {
+    "new_counts": "incidence_num",
+    "cumulative_counts": "cumulative_num",
+    "incidence": "incidence_prop",
+    "cumulative_prop": "cumulative_prop",
+}
+SMOOTHERS = {"": None, "7dav_": 7}  # signal prefix -> trailing moving-average window (None: raw)
+
+
+def signal_names():
+    """The 12 exported signal names: metric × sensor × smoother, without 7-day cumulative signals.
+
+    Examples
+    --------
+    >>> len(signal_names()), signal_names()[:2]
+    (12, ['confirmed_incidence_num', 'confirmed_cumulative_num'])
+    """
+    names = []
+    for prefix, window in SMOOTHERS.items():
+        for metric in METRICS:
+            for suffix in SENSORS.values():
+                if window and suffix.startswith("cumulative"):
+                    continue
+                names.append(f"{metric}_{prefix}{suffix}")
+    return names
+
+
+# UIDs whose counts are split over several counties (weights: population shares, as upstream)
+UID_SPLITS = {
+    84070002: {"25007": 16535 / 26707, "25019": 10172 / 26707},  # Dukes and Nantucket
+    84070003: {"29095": 674158 / 1084897, "29047": 221939 / 1084897,  # Kansas City
+               "29037": 99478 / 1084897, "29165": 89322 / 1084897},
+}
+UTAH_DISTRICTS = range(84070015, 84070021)  # Bear River … Weber-Morgan: Utah's megacounty
+TERRITORY_UIDS = {16: "60000", 316: "66000", 580: "69000", 850: "78000", 630: "72000"}
+CRUISE_SHIPS = {84088888: "Diamond Princess", 84099999: "Grand Princess"}
