@@ -106,7 +106,7 @@ def uid_to_fips(uid: int, province_state: str, state_codes: dict[str, str]) -> d
         return {"49000": 1.0}
     text = str(uid)
     if len(text) == 8 and text.startswith(("8408", "8409")):  # Out of <ST>, Unassigned
-        return {f"{text[4:6]}000": 1.0}
+        return {f"{text[6:8]}000": 1.0}
     if len(text) == 8 and text.startswith("8407"):  # other pseudo-regions (e.g. state prisons): the state's
         code = state_codes.get(province_state)
         return {f"{code}000": 1.0} if code else None
