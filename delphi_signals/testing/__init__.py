@@ -23,12 +23,19 @@ def realdata_dir() -> Path | None:
 
 
 def county_ids(n: int, seed: int = 0) -> list[str]:
-    """``n`` distinct 5-digit county-like FIPS strings (state part 01..56), sorted."""
+    """``n`` distinct county FIPS codes, drawn at random, sorted.
+
+    Real counties (no megacounties, pseudo or retired codes) while they last; beyond the ~3,220 real ones,
+    made-up ``9xxxx`` codes that map nowhere fill the rest.
+    """
+    from ..geo.tables import _read
+
+    counties = _read("counties")
+    real = counties.loc[counties["kind"] == "county", "county"].to_numpy(dtype=str)
     rng = np.random.default_rng(seed)
-    codes = set()
-    while len(codes) < n:
-        codes.add(f"{rng.integers(1, 57):02d}{rng.integers(1, 200) * 2 - 1:03d}")
-    return sorted(codes)
+    chosen = rng.choice(real, size=min(n, len(real)), replace=False).tolist()
+    chosen += [f"9{i:04d}" for i in range(n - len(chosen))]
+    return sorted(chosen)
 
 
 def make_cube(
