@@ -58,7 +58,7 @@ print(json.dumps({"times": times}))
 FIRST_CALL_SCRIPT = r"""
 import json, time
 start = time.perf_counter()
-import numpy as np, pandas, xarray, numba, delphi_signals
+import numpy as np, pandas, xarray, numba
 base = time.perf_counter()
 from delphi_signals.smooth import smooth
 from delphi_signals.testing import make_cube
@@ -176,8 +176,8 @@ def main(argv=None) -> int:
 
     costs = first_call_cost()
     for label, cost in costs.items():
-        print(f"fresh process, {label}: numpy+pandas+xarray+numba+delphi_signals {cost['base']:.2f} s, then "
-              f"import delphi_signals.smooth (kernels) {cost['import']:.2f} s, first calls of 3 smoothers "
+        print(f"fresh process, {label}: numpy+pandas+xarray+numba {cost['base']:.2f} s, then "
+              f"import delphi_signals.smooth (package + kernels) {cost['import']:.2f} s, first calls of 3 smoothers "
               f"{cost['first_calls']:.2f} s")
     if failures:
         print("MISSED:", ", ".join(failures))

@@ -131,7 +131,7 @@ def _fir_row(x, taps, boundary, lead_nan, lead_raw, short_len, out):
         for t in range(start, n):
             out[t] = x[t]
         return
-    steady = min(start + width - 1, n)
+    steady = min(start + max(width - 1, lead_raw, lead_nan), n)
     for t in range(start, steady):
         s = t - start
         if s < lead_nan:
