@@ -112,7 +112,7 @@ def cache_path(data_root, source: str, day, name: str, ext: str) -> Path:
     """
     for label, value in (("source", source), ("name", name)):
         if not _NAME.match(value or ""):
-            raise ValueError(f"{label} {value!r} is not a plain file-name part (letters, digits, . _ + -)")
+            raise ValueError(f"{label} {value!r} is not a plain file-name part (letters, digits, . _ + -); pass {label}=")
     if not re.fullmatch(r"[A-Za-z0-9]+(\.[A-Za-z0-9]+)*", ext or ""):
         raise ValueError(f"extension {ext!r} is empty or not letters/digits (e.g. 'csv', 'csv.gz'); pass ext=")
     return Path(data_root) / "input" / source / f"{parse_day(day):%Y%m%d}_{name}.{ext}"
