@@ -10,8 +10,9 @@ Contract (shared by every module; see ``ARCHITECTURE.md``):
   ``missing_stderr``, ``missing_sample_size`` (int8 codes, consistent with the NaNs);
 * attrs: ``source``, ``signal``, ``geo_type``, ``time_type``.
 
-A cell whose three quantities are all NaN with code ``OTHER`` carries no information: it is an *empty* cell
-(a day with no row), skipped by :func:`to_frame` and the CSV writer. Every other cell is a row.
+A cell whose three quantities are all NaN and whose value is missing for no stated reason (code ``OTHER``)
+carries no information: it is an *empty* cell (a day with no row), skipped by :func:`to_frame` and the CSV
+writer; :func:`new_cube` gives its three codes the value ``OTHER``. Every other cell is a row.
 """
 
 from __future__ import annotations
@@ -125,9 +126,8 @@ def new_cube(
             arr = np.full(shape, np.nan)
             if given_codes[q] is not None:
                 codes, _ = repair_codes(arr, given_codes[q])
-            else:  # not applicable where there is a row; an empty cell stays empty
-                no_row = (code_vars["missing_value"][1] == Nans.OTHER) & np.isnan(data_vars["value"][1])
-                codes = np.where(no_row, Nans.OTHER, Nans.NOT_APPLICABLE).astype(np.int8)
+            else:
+                codes = np.full(shape, Nans.NOT_APPLICABLE, dtype=np.int8)
         else:
             arr = np.ascontiguousarray(np.asarray(arrays[q], dtype=np.float64))
             if arr.shape != shape:
@@ -140,7 +140,12 @@ def new_cube(
         coords["epiweek"] = ("time", format_weeks(times))
     all_attrs = {"source": source, "signal": signal, "geo_type": geo_type, "time_type": time_type}
     all_attrs.update(attrs or {})
-    return xr.Dataset({**data_vars, **code_vars}, coords=coords, attrs=all_attrs)
+    cube = xr.Dataset({**data_vars, **code_vars}, coords=coords, attrs=all_attrs)
+    empty = empty_cells(cube).values
+    if empty.any():  # a row with nothing in it is no row: one canonical form for empty cells
+        for name in CODES:
+            cube[name].values[empty] = Nans.OTHER
+    return cube
 
 
 def from_frame(df: pd.DataFrame, *, source: str, signal: str, geo_type: str, time_type: str = "day") -> xr.Dataset:
@@ -214,12 +219,9 @@ def from_frame(df: pd.DataFrame, *, source: str, signal: str, geo_type: str, tim
 
 
 def empty_cells(cube: xr.Dataset) -> xr.DataArray:
-    """Boolean mask of the cells that carry no row (every quantity NaN with code ``OTHER``)."""
-    empty = None
-    for q in QUANTITIES:
-        cell = cube[q].isnull() & (cube[MISSING_NAMES[q]] == Nans.OTHER)
-        empty = cell if empty is None else empty & cell
-    return empty
+    """Boolean mask of the cells that carry no row: every quantity NaN, the value's code ``OTHER``."""
+    return (cube["value"].isnull() & (cube["missing_value"] == Nans.OTHER)
+            & cube["stderr"].isnull() & cube["sample_size"].isnull())
 
 
 def to_frame(cube: xr.Dataset) -> pd.DataFrame:

@@ -42,7 +42,8 @@ def cubes(draw, time_type="day"):
 
 
 def rounded(cube):
-    out = cube.copy(deep=True)
+    """What reading the files back gives: val and se rounded, regions with no row at all gone."""
+    out = cube.copy(deep=True).isel(geo=~ds.empty_cells(cube).all("time").values)
     for name in ("value", "stderr"):
         out[name].values[:] = np.round(out[name].values, 7)
     return out
