@@ -5,11 +5,15 @@ from setuptools import find_packages, setup
 EXTRAS = {
     "db": ["sqlalchemy>=2", "pymysql"],
     "luigi": ["luigi>=3.7.3"],
-    "geo": ["geopandas", "matplotlib"],
+    "geo": ["geopandas>=1.0", "shapely>=2.1", "pyogrio", "matplotlib"],
     "dask": ["dask[array]", "distributed"],
-    "test": ["pytest", "hypothesis", "nbval", "ipykernel", "numbagg", "bottleneck"],
+    "sftp": ["paramiko"],
+    "s3": ["s3fs"],
+    "gcs": ["gcsfs"],
+    "test": ["pytest", "hypothesis", "nbval", "ipykernel", "numbagg", "bottleneck", "paramiko", "pytest-sftpserver"],
 }
-EXTRAS["all"] = sorted({dep for deps in EXTRAS.values() for dep in deps})
+# everything a developer and CI need; the cloud-storage clients stay opt-in
+EXTRAS["all"] = sorted({dep for name, deps in EXTRAS.items() if name not in ("s3", "gcs") for dep in deps})
 
 setup(
     name="delphi-signals",
@@ -29,7 +33,7 @@ setup(
         "epiweeks>=2.3",
         "structlog>=24",
         "tqdm>=4.66",
-        "fsspec>=2024.6",
+        "fsspec[http]>=2024.6",
     ],
     extras_require=EXTRAS,
     entry_points={"console_scripts": ["delphi-signals=delphi_signals.__main__:main"]},
