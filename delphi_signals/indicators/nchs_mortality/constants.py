@@ -1,0 +1,42 @@
+"""Names and fixed facts of the NCHS mortality indicator (upstream ``nchs_mortality/constants.py``)."""
+
+SOURCE = "nchs-mortality"
+DEFAULT_BASE_URL = "https://data.cdc.gov/api/views/r8kw-7aab/rows.csv?accessType=DOWNLOAD"
+"""The Socrata table "Provisional COVID-19 Death Counts by Week Ending Date and State" as CSV."""
+CACHE_NAME = "nchs_weekly_deaths"
+
+# the table's columns, in order (the 2020 Socrata export); names NCHS used for them at other times
+COLUMNS = ("data_as_of", "start_week", "end_week", "group", "state", "indicator", "covid_deaths", "total_deaths",
+           "percent_of_expected_deaths", "pneumonia_deaths", "pneumonia_and_covid_19_deaths", "influenza_deaths",
+           "pneumonia_influenza_or_covid_19_deaths", "footnote")
+ALIASES = {"timestamp": "start_week", "start_date": "start_week", "end_date": "end_week",
+           "covid_19_deaths": "covid_deaths", "pneumonia_and_covid_deaths": "pneumonia_and_covid_19_deaths"}
+OPTIONAL = ("footnote",)
+
+# count column -> signal stem (upstream SENSOR_NAME_MAP); each gets _num and _prop
+METRICS = {
+    "covid_deaths": "deaths_covid_incidence",
+    "total_deaths": "deaths_allcause_incidence",
+    "pneumonia_deaths": "deaths_pneumonia_notflu_incidence",
+    "pneumonia_and_covid_19_deaths": "deaths_covid_and_pneumonia_notflu_incidence",
+    "influenza_deaths": "deaths_flu_incidence",
+    "pneumonia_influenza_or_covid_19_deaths": "deaths_pneumonia_or_flu_or_covid_incidence",
+}
+SENSORS = {"num": False, "prop": True}  # suffix -> per 100,000 people
+GEOS = ("state", "nation")
+INCIDENCE_BASE = 100_000
+WEEKLY_GROUP = "By week"  # rows of other groups (e.g. "By Total") are not weeks
+NOT_STATES = ("United States",)  # the table's own total: nation is aggregated from the states
+NEW_YORK, NEW_YORK_CITY = "New York", "New York City"  # NCHS reports NYC apart; we add it to NY
+
+
+def signal_names():
+    """The exported signal names: metric × {``_num``, ``_prop``}.
+
+    Examples
+    --------
+    >>> names = signal_names()
+    >>> len(names), names[:2]
+    (12, ['deaths_covid_incidence_num', 'deaths_covid_incidence_prop'])
+    """
+    return [f"{stem}_{sensor}" for stem in METRICS.values() for sensor in SENSORS]

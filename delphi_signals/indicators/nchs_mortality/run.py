@@ -1,0 +1,61 @@
+"""``run_module(params)``: pull the NCHS table, build weekly state and nation signals, export weekly CSVs."""
+
+from __future__ import annotations
+
+import time
+from itertools import product
+from pathlib import Path
+
+import pandas as pd
+
+from ...cube import stamp
+from ...io import write_csvs
+from ...log import get_logger
+from ...timeaxis import week_start
+from .. import params as P
+from .constants import GEOS, METRICS, SENSORS, SOURCE
+from .data_tools import fold_new_york_city, state_cube
+from .geo import geo_map
+from .pull import pull_data
+
+
+def build_signals(table: pd.DataFrame):
+    """Yield ``(signal, geo_res, cube)`` for every metric × {num, prop} × {state, nation}."""
+    table = fold_new_york_city(table)
+    for column, stem in METRICS.items():
+        counts = state_cube(table, column, f"{stem}_num")
+        for geo_res, (sensor, prop) in product(GEOS, SENSORS.items()):
+            signal = f"{stem}_{sensor}"
+            yield signal, geo_res, stamp(geo_map(counts, geo_res, prop), signal=signal)
+
+
+def _week(day):
+    return None if day is None else week_start([day.to_datetime64()])[0]
+
+
+def run_module(params: dict) -> list[Path]:
+    """Run the indicator: write ``weekly_{YYYYWW}_{geo}_{signal}.csv`` for every signal, geo level and week.
+
+    ``indicator.export_start_date`` / ``export_end_date`` are dates; the weeks holding them bound the export.
+
+    Returns
+    -------
+    list of pathlib.Path
+        The CSV files written.
+    """
+    started = time.perf_counter()
+    log = get_logger(__name__, source=SOURCE, filename=(params.get("common") or {}).get("log_filename"))
+    export_dir = P.export_dir(params)
+    start, end = P.export_range(params)
+    table = pull_data(params)
+    written: list[Path] = []
+    newest = []
+    for _signal, _geo_res, cube in build_signals(table):
+        paths = write_csvs(cube, export_dir, start=_week(start), end=_week(end))
+        written.extend(paths)
+        if paths:
+            newest.append(paths[-1].name.split("_")[1])
+    log.info("Completed indicator run", elapsed_time_in_seconds=round(time.perf_counter() - started, 2),
+             csv_export_count=len(written), export_dir=str(export_dir),
+             oldest_final_export_week=min(newest) if newest else None)
+    return written
