@@ -1,0 +1,62 @@
+"""Run the JHU CSSE indicator: pull both metrics, build 12 signals at 6 geo levels, export CSVs."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from ...cube import stamp
+from ...io import write_csvs
+from ...log import get_logger
+from ...smooth import smooth
+from .. import params as P
+from .constants import DEFAULT_BASE_URL, GEO_RES, METRICS, SENSORS, SMOOTHERS, SOURCE
+from .data_tools import incidence
+from .geo import geo_map
+from .pull import pull_data
+
+
+def build_signals(cumulative, metric: str, geo_res: str):
+    """Yield ``(signal_name, cube)`` for one metric at one geo level, from its county cumulative cube."""
+    new_counts = cumulative.copy(data={**{k: v.values for k, v in cumulative.data_vars.items()},
+                                       "value": incidence(cumulative["value"].values)})
+    base = {"new_counts": new_counts, "cumulative_counts": cumulative}
+    counts = {kind: geo_map(cube, geo_res, sensor_is_prop=False) for kind, cube in base.items()}
+    for sensor, suffix in SENSORS.items():
+        cumulative_sensor = suffix.startswith("cumulative")
+        kind = "cumulative_counts" if cumulative_sensor else "new_counts"
+        cube = counts[kind] if suffix.endswith("num") else geo_map(base[kind], geo_res, sensor_is_prop=True)
+        for prefix, window in SMOOTHERS.items():
+            if window and cumulative_sensor:
+                continue
+            smoothed = smooth(cube, "moving_average", window) if window else cube
+            name = f"{metric}_{prefix}{suffix}"
+            yield name, stamp(smoothed, signal=name, source=SOURCE)
+
+
+def run_module(params: dict) -> list[Path]:
+    """Export the 12 JHU signals × 6 geo levels for ``params`` (see :mod:`delphi_signals.indicators.params`).
+
+    Returns the written CSV paths; logs ``"Completed indicator run"`` with the counts and timings.
+    """
+    started = time.perf_counter()
+    log = get_logger(__name__, source=SOURCE)
+    export_dir = P.export_dir(params)
+    start, end = P.export_range(params)
+    indicator = params.get("indicator") or {}
+    written: list[Path] = []
+    newest = {}
+    for metric in METRICS:
+        cumulative = pull_data(metric, base_url=indicator.get("base_url", DEFAULT_BASE_URL),
+                               data_root=P.data_root(params), issue_date=P.issue_date(params),
+                               force=bool(indicator.get("force_pull", False)))
+        for geo_res in GEO_RES:
+            for name, cube in build_signals(cumulative, metric, geo_res):
+                paths = write_csvs(cube, export_dir, start=start, end=end)
+                written += paths
+                if paths:
+                    newest[name] = max(newest.get(name, ""), max(p.name[:8] for p in paths))
+    oldest_final = min(newest.values()) if newest else None
+    log.info("Completed indicator run", elapsed_time_in_seconds=round(time.perf_counter() - started, 2),
+             csv_export_count=len(written), oldest_final_export_date=oldest_final, export_dir=str(export_dir))
+    return written
