@@ -32,8 +32,8 @@ def admissions(frame: pd.DataFrame, signal: str) -> pd.Series:
 def state_cube(frame: pd.DataFrame, signal: str) -> xr.Dataset:
     """Daily state cube of a base signal's counts, time = report date − 1 day (the admissions' day).
 
-    A (state, day) with a row in the response but a null count is a row with a missing value (code
-    ``OTHER``); a (state, day) without a row is an empty cell.
+    A null count gives no reason why it is missing, so under the cube contract it is an empty cell (no row
+    written), like a (state, day) absent from the response.
 
     Examples
     --------
@@ -42,25 +42,17 @@ def state_cube(frame: pd.DataFrame, signal: str) -> xr.Dataset:
     >>> cube = state_cube(frame, "confirmed_admissions_influenza_1d")
     >>> cube.time.dt.strftime("%Y-%m-%d").values.tolist(), cube.value.values.tolist()
     (['2021-09-10', '2021-09-11', '2021-09-12'], [[2.0, nan, nan]])
-    >>> cube.missing_stderr.values.tolist()  # a row (NA value, se not applicable), no row, a row
-    [[1, 5, 1]]
+    >>> cube.missing_value.values.tolist()  # a row, then two empty cells
+    [[0, 5, 5]]
     """
     times = pd.DatetimeIndex(frame["date"]) - pd.Timedelta(days=1)
     axis = time_axis(times.min(), times.max())
     geo, geo_index = np.unique(frame["state"].to_numpy(dtype=str), return_inverse=True)
     t_index = ((times - axis[0]) // pd.Timedelta(days=1)).to_numpy(dtype=np.int64)
-    shape = (len(geo), len(axis))
-    value = np.full(shape, np.nan)
+    value = np.full((len(geo), len(axis)), np.nan)
     value[geo_index, t_index] = admissions(frame, signal).to_numpy(dtype=np.float64)
-    has_row = np.zeros(shape, dtype=bool)
-    has_row[geo_index, t_index] = True
-    codes = {
-        "missing_value": np.where(has_row & np.isnan(value), Nans.OTHER, np.where(has_row, Nans.NOT_MISSING, Nans.OTHER)),
-        "missing_stderr": np.where(has_row, Nans.NOT_APPLICABLE, Nans.OTHER),
-        "missing_sample_size": np.where(has_row, Nans.NOT_APPLICABLE, Nans.OTHER),
-    }
     return new_cube(geo, axis, value, source=SOURCE, signal=signal, geo_type="state", time_type="day",
-                    **{k: v.astype(np.int8) for k, v in codes.items()}, attrs={"units": "admissions"})
+                    attrs={"units": "admissions"})
 
 
 def drop_cells(cube: xr.Dataset, mask) -> xr.Dataset:
@@ -76,23 +68,22 @@ def drop_cells(cube: xr.Dataset, mask) -> xr.Dataset:
 def massachusetts_flu_fix(cube: xr.Dataset) -> xr.Dataset:
     """Drop ``ma`` cells without a value on Tuesdays after 2021-08-01 (covidcast-indicators #1360).
 
-    Massachusetts reports flu admissions weekly, not on Tuesdays; upstream drops those rows rather than
-    publishing them as missing. Applies to state-level cubes; other cubes are returned unchanged.
+    Upstream drops those rows rather than publishing them as missing. Here a null count is already an
+    empty cell (see :func:`state_cube`), so the fix only matters for a cell that carries a stated missing
+    code. Applies to state-level cubes; other cubes are returned unchanged.
 
     Examples
     --------
     >>> days = pd.date_range("2021-08-02", periods=3)  # Mon, Tue, Wed
     >>> cube = new_cube(["ma", "pa"], days, [[1.0, np.nan, np.nan], [np.nan, np.nan, 2.0]],
-    ...                 missing_stderr=np.ones((2, 3)), missing_sample_size=np.ones((2, 3)),
-    ...                 source="hhs", signal="x", geo_type="state")
-    >>> fixed = massachusetts_flu_fix(cube)
-    >>> fixed.missing_stderr.values.tolist()  # only ma's Tuesday is emptied
-    [[1, 5, 1], [1, 1, 1]]
+    ...                 missing_value=np.full((2, 3), 3), source="hhs", signal="x", geo_type="state")
+    >>> massachusetts_flu_fix(cube).missing_value.values.tolist()  # only ma's Tuesday is emptied
+    [[0, 5, 3], [3, 3, 0]]
     """
     if cube.attrs.get("geo_type") != "state" or "ma" not in cube.indexes["geo"]:
         return cube
     times = cube.indexes["time"]
-    tuesday = (times.dayofweek == 1) & (times > pd.Timestamp(MA_FLU_FIX_AFTER))
+    tuesday = (times.day_of_week == 1) & (times > pd.Timestamp(MA_FLU_FIX_AFTER))
     row = cube.indexes["geo"] == "ma"
     mask = row[:, None] & tuesday[None, :] & np.isnan(cube["value"].values)
     if mask.any():
