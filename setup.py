@@ -4,7 +4,6 @@ from setuptools import find_packages, setup
 
 EXTRAS = {
     "db": ["sqlalchemy>=2", "pymysql"],
-    "luigi": ["luigi>=3.7.3"],
     "geo": ["geopandas>=1.0", "shapely>=2.1", "pyogrio", "matplotlib"],
     "dask": ["dask[array]", "distributed"],
     "sftp": ["paramiko"],
@@ -34,7 +33,8 @@ setup(
         "structlog>=24",
         "tqdm>=4.66",
         "fsspec[http]>=2024.6",
+        "luigi>=3.7.3",  # the batch runner and the delphi-signals command
     ],
     extras_require=EXTRAS,
-    entry_points={"console_scripts": ["delphi-signals=delphi_signals.__main__:main"]},
+    entry_points={"console_scripts": ["delphi-signals=luigi_tasks.cli:main"]},
 )
