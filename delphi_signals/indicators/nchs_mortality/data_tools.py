@@ -37,8 +37,8 @@ def fold_new_york_city(table: pd.DataFrame) -> pd.DataFrame:
 def state_cube(table: pd.DataFrame, column: str, signal: str) -> xr.Dataset:
     """Weekly state cube of one count column: time = epiweek start, aux coord ``epiweek``.
 
-    A (state, week) in the table with a blank count is a row with a missing value (code ``OTHER``; NCHS
-    suppressed 1–9 deaths); a (state, week) absent from the table is an empty cell.
+    A (state, week) in the table with a blank count is a row with a missing value, code ``CENSORED`` (NCHS
+    suppresses counts of 1–9 deaths); a (state, week) absent from the table is an empty cell.
 
     Examples
     --------
@@ -47,6 +47,8 @@ def state_cube(table: pd.DataFrame, column: str, signal: str) -> xr.Dataset:
     >>> cube = state_cube(table, "covid_deaths", "deaths_covid_incidence_num")
     >>> cube.geo.values.tolist(), cube.epiweek.values.tolist(), cube.value.values.tolist()
     (['ak', 'al'], [202025], [[nan], [88.0]])
+    >>> cube.missing_value.values.tolist()
+    [[3], [0]]
     """
     ids = state_ids()
     geo_ids = table["state"].map(ids).to_numpy(dtype=str)
@@ -58,7 +60,7 @@ def state_cube(table: pd.DataFrame, column: str, signal: str) -> xr.Dataset:
     value[geo_index, t_index] = table[column].to_numpy(dtype=np.float64)
     has_row = np.zeros(shape, dtype=bool)
     has_row[geo_index, t_index] = True
-    value_code = np.where(has_row & ~np.isnan(value), Nans.NOT_MISSING, Nans.OTHER).astype(np.int8)
+    value_code = np.where(has_row, np.where(np.isnan(value), Nans.CENSORED, Nans.NOT_MISSING), Nans.OTHER).astype(np.int8)
     other_code = np.where(has_row, Nans.NOT_APPLICABLE, Nans.OTHER).astype(np.int8)
     return new_cube(geo, axis, value, source=SOURCE, signal=signal, geo_type="state", time_type="week",
                     missing_value=value_code, missing_stderr=other_code, missing_sample_size=other_code,

@@ -91,7 +91,7 @@ def read_table(path) -> pd.DataFrame:
     if frame.empty:
         raise InputError(f"no rows with group {WEEKLY_GROUP!r}", file=path, field="group")
     start, end = _days(frame, "start_week", path), _days(frame, "end_week", path)
-    bad = ~((start == end) | (start == end - pd.Timedelta(days=6))) | (end.dayofweek != 5)
+    bad = ~((start == end) | (start == end - pd.Timedelta(days=6))) | (end.day_of_week != 5)
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
         raise InputError(f"start_week {start[i]:%Y-%m-%d} and end_week {end[i]:%Y-%m-%d} are not one epiweek "
