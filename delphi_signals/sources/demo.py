@@ -74,7 +74,7 @@ def _truth(seed: int):
     widths = np.array([18, 30, 40]) * rng.uniform(0.8, 1.25, (n_states, 3))
     heights = np.array([1.5e-4, 3e-4, 8e-4]) * rng.uniform(0.5, 1.5, (n_states, 3))
     curve = (heights[:, :, None] * np.exp(-0.5 * ((days - peaks[:, :, None]) / widths[:, :, None]) ** 2)).sum(1)
-    weekday = WEEKDAY_REPORTING[(FIRST_DAY + pd.to_timedelta(days, "D")).dayofweek]
+    weekday = WEEKDAY_REPORTING[(FIRST_DAY + pd.to_timedelta(days, "D")).day_of_week]
     county_rate = curve[state_index] * rng.lognormal(0, 0.3, (len(counties), 1))
     expected = counties["population"].to_numpy()[:, None] * county_rate * weekday
     state_pop = np.bincount(state_index, counties["population"].to_numpy(), n_states)
@@ -90,9 +90,12 @@ def _truth(seed: int):
     return cases, deaths
 
 
+SETTLED_AFTER_DAYS = 8
+
+
 def _completeness(lag_days: np.ndarray) -> np.ndarray:
-    """Share of a day's final count already reported ``lag_days`` after it (1 = yesterday)."""
-    return 1.0 - 0.45 * np.exp(-(lag_days - 1) / 1.5)
+    """Share of a day's final count already reported ``lag_days`` after it (1 = yesterday); all of it once settled."""
+    return np.where(lag_days >= SETTLED_AFTER_DAYS, 1.0, 1.0 - 0.45 * np.exp(-(lag_days - 1) / 1.5))
 
 
 def _reported(truth: np.ndarray, n_days: int) -> np.ndarray:

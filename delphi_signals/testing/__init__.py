@@ -96,6 +96,6 @@ def make_cube(
     step = "D" if time_type == "day" else "7D"
     first = pd.Timestamp(start)
     if time_type == "week":
-        first -= pd.Timedelta(days=(first.dayofweek + 1) % 7)
+        first -= pd.Timedelta(days=(first.day_of_week + 1) % 7)
     times = pd.date_range(first, periods=days, freq=step)
     return new_cube(geo, times, value, se, n, source=source, signal=signal, geo_type=geo_type, time_type=time_type)
