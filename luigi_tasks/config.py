@@ -41,7 +41,19 @@ class JhuCsseConfig(SourceConfig):
     source = "jhu-csse"
 
 
-SOURCE_CONFIGS = {cls.source: cls for cls in (JhuCsseConfig,)}
+class HhsConfig(SourceConfig):
+    """Section ``[hhs]``."""
+
+    source = "hhs"
+
+
+class NchsMortalityConfig(SourceConfig):
+    """Section ``[nchs-mortality]``."""
+
+    source = "nchs-mortality"
+
+
+SOURCE_CONFIGS = {cls.source: cls for cls in (JhuCsseConfig, HhsConfig, NchsMortalityConfig)}
 
 
 def source_config(source: str) -> SourceConfig:

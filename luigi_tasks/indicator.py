@@ -16,14 +16,14 @@ from pathlib import Path
 
 import luigi
 
-from delphi_signals.indicators.registry import indicator_module
+from delphi_signals.indicators.registry import RAW_INPUTS, indicator_module, pull_inputs
 from delphi_signals.log import get_logger
-from delphi_signals.sources import cache_path, fetch
+from delphi_signals.sources import cache_path
 from delphi_signals.sources.demo import write_jhu
 
 from .config import DelphiSignals, source_config
 
-RAW_FILES = {"jhu-csse": {"confirmed": "time_series_covid19_confirmed_US", "deaths": "time_series_covid19_deaths_US"}}
+DEMO_SOURCES = {"jhu-csse"}
 
 
 def _base_url(source: str, date, root: Path) -> str:
@@ -31,10 +31,23 @@ def _base_url(source: str, date, root: Path) -> str:
     url = source_config(source).base_url
     if url != "demo":
         return url
+    if source not in DEMO_SOURCES:
+        raise luigi.parameter.ParameterException(
+            f"the offline demo covers {', '.join(sorted(DEMO_SOURCES))}; set base_url in the [{source}] section")
     folder = root / "demo" / source / f"{date:%Y%m%d}"
-    if not all((folder / f"{name}.csv").exists() for name in RAW_FILES[source].values()):
+    if not all((folder / f"{name}.{ext}").exists() for name, ext in RAW_INPUTS[source]):
         write_jhu(folder, date, seed=DelphiSignals().demo_seed)
     return str(folder / "time_series_covid19_{metric}_US.csv")
+
+
+def indicator_params(source: str, date, export_dir: Path) -> dict:
+    """The ``params`` dict an indicator's ``run_module`` takes, from ``luigi.cfg``."""
+    config, root = source_config(source), DelphiSignals().root()
+    return {
+        "common": {"export_dir": str(export_dir), "input_dir": str(root / "input"), "issue_date": date.isoformat()},
+        "indicator": {"base_url": _base_url(source, date, root), "export_start_date": config.export_start_date,
+                      "export_end_date": config.export_end_date},
+    }
 
 
 class Pull(luigi.Task):
@@ -45,15 +58,12 @@ class Pull(luigi.Task):
 
     def output(self):
         root = DelphiSignals().root()
-        return {metric: luigi.LocalTarget(cache_path(root, self.source, self.date, name, "csv"))
-                for metric, name in RAW_FILES[self.source].items()}
+        return {name: luigi.LocalTarget(cache_path(root, self.source, self.date, name, ext))
+                for name, ext in RAW_INPUTS[self.source]}
 
     def run(self):
-        root = DelphiSignals().root()
-        url = _base_url(self.source, self.date, root)
-        for metric, name in RAW_FILES[self.source].items():
-            self.set_status_message(f"fetching {metric}")
-            fetch(url.format(metric=metric), source=self.source, data_root=root, day=self.date, name=name, ext="csv")
+        self.set_status_message("fetching")
+        pull_inputs(self.source, indicator_params(self.source, self.date, Path("unused")))
 
 
 class Export(luigi.Task):
@@ -71,23 +81,13 @@ class Export(luigi.Task):
     def output(self):
         return luigi.LocalTarget(self._folder() / "_SUCCESS")
 
-    def params(self, export_dir: Path) -> dict:
-        config = source_config(self.source)
-        return {
-            "common": {"export_dir": str(export_dir), "input_dir": str(DelphiSignals().root() / "input"),
-                       "issue_date": self.date.isoformat()},
-            "indicator": {"base_url": _base_url(self.source, self.date, DelphiSignals().root()),
-                          "export_start_date": config.export_start_date,
-                          "export_end_date": config.export_end_date},
-        }
-
     def run(self):
         started = time.perf_counter()
         final = self._folder()
         staging = final.with_name(f".{final.name}.tmp-{os.getpid()}")
         shutil.rmtree(staging, ignore_errors=True)
         self.set_status_message("running indicator")
-        paths = indicator_module(self.source).run_module(self.params(staging))
+        paths = indicator_module(self.source).run_module(indicator_params(self.source, self.date, staging))
         manifest = {
             "source": self.source, "issue_date": self.date.isoformat(), "files": sorted(p.name for p in paths),
             "file_count": len(paths), "bytes": sum(p.stat().st_size for p in paths),

@@ -1,4 +1,4 @@
-"""Which indicator package serves which source name."""
+"""Which indicator package serves which source name, and the raw inputs each one pulls."""
 
 from __future__ import annotations
 
@@ -6,12 +6,39 @@ import importlib
 
 from ..errors import InputError
 
-INDICATORS = {"jhu-csse": "jhu"}
+INDICATORS = {"jhu-csse": "jhu", "hhs": "hhs_hosp", "nchs-mortality": "nchs_mortality"}
 """source name (as in the API and the export folder) → package under ``delphi_signals.indicators``"""
+
+RAW_INPUTS = {
+    "jhu-csse": [("time_series_covid19_confirmed_US", "csv"), ("time_series_covid19_deaths_US", "csv")],
+    "hhs": [("covid_hosp", "json")],
+    "nchs-mortality": [("nchs_weekly_deaths", "csv")],
+}
+"""source → the ``(name, ext)`` of each raw file its pull writes to ``input/<source>/<YYYYMMDD>_<name>.<ext>``"""
+
+
+def _package(source: str) -> str:
+    if source not in INDICATORS:
+        raise InputError(f"no indicator serves source {source!r}; known: {', '.join(sorted(INDICATORS))}")
+    return f"{__package__}.{INDICATORS[source]}"
 
 
 def indicator_module(source: str):
     """The ``run`` module (with ``run_module(params)``) of the indicator that serves ``source``."""
-    if source not in INDICATORS:
-        raise InputError(f"no indicator serves source {source!r}; known: {', '.join(sorted(INDICATORS))}")
-    return importlib.import_module(f".{INDICATORS[source]}.run", __package__)
+    return importlib.import_module(f"{_package(source)}.run")
+
+
+def pull_inputs(source: str, params: dict) -> None:
+    """Fetch (and check) the raw inputs of ``source`` for ``params`` into the dated input cache."""
+    pull = importlib.import_module(f"{_package(source)}.pull")
+    if source == "jhu-csse":
+        from . import params as P
+        from .jhu.constants import DEFAULT_BASE_URL, METRICS
+
+        indicator = params.get("indicator") or {}
+        for metric in METRICS:
+            pull.pull_data(metric, base_url=indicator.get("base_url") or DEFAULT_BASE_URL,
+                           data_root=P.data_root(params), issue_date=P.issue_date(params),
+                           force=bool(indicator.get("force_pull")))
+    else:
+        pull.pull_data(params)

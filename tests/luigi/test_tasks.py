@@ -1,0 +1,110 @@
+"""Real Luigi runs of the indicator stage: local scheduler, a luigid scheduler, failures and reruns."""
+
+import datetime as dt
+import json
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+import luigi
+import pytest
+from luigi.execution_summary import LuigiStatusCode
+
+from luigi_tasks import Export, Pull
+from luigi_tasks.cli import main
+
+DATE = dt.date(2020, 4, 15)
+
+
+@pytest.fixture
+def data_root(tmp_path):
+    config = luigi.configuration.get_config()
+    saved = {key: config.get(section, key, None) for section, key in
+             (("delphi_signals", "data_root"), ("jhu-csse", "base_url"))}
+    config.set("delphi_signals", "data_root", str(tmp_path / "var"))
+    config.set("jhu-csse", "base_url", "demo")
+    luigi.task_register.Register.clear_instance_cache()
+    yield tmp_path / "var"
+    for key, value in saved.items():
+        section = "delphi_signals" if key == "data_root" else "jhu-csse"
+        if value is None:
+            config.remove_option(section, key)
+        else:
+            config.set(section, key, value)
+    luigi.task_register.Register.clear_instance_cache()
+
+
+def test_local_scheduler_builds_pull_and_export(data_root):
+    result = luigi.build([Export(source="jhu-csse", date=DATE)], local_scheduler=True, detailed_summary=True)
+    assert result.status == LuigiStatusCode.SUCCESS, result.summary_text
+    folder = data_root / "export" / "jhu-csse" / "20200415"
+    manifest = json.loads((folder / "_SUCCESS").read_text())
+    written = sorted(p.name for p in folder.glob("*.csv"))
+    assert manifest["files"] == written and manifest["file_count"] == len(written) == 12 * 6 * 84 - 4 * 6 * 6
+    assert {p.name for p in (data_root / "input" / "jhu-csse").iterdir()} == {
+        "20200415_time_series_covid19_confirmed_US.csv", "20200415_time_series_covid19_deaths_US.csv"}
+    assert not list((data_root / "export" / "jhu-csse").glob(".*"))  # no staging directory left behind
+    stamp = (folder / "_SUCCESS").stat().st_mtime_ns
+    luigi.task_register.Register.clear_instance_cache()
+    again = luigi.build([Export(source="jhu-csse", date=DATE)], local_scheduler=True, detailed_summary=True)
+    assert again.status == LuigiStatusCode.SUCCESS
+    assert (folder / "_SUCCESS").stat().st_mtime_ns == stamp  # complete: nothing ran again
+
+
+def test_bad_input_fails_the_task_and_exports_nothing(data_root, realdata):
+    bad = data_root.parent / "bad"
+    bad.mkdir()
+    source = realdata / "delphi_fixtures/jhu_golden_2020-06-25/tests/test_data"
+    shutil.copy(source / "bad_confirmed_missing_days.csv", bad / "confirmed.csv")
+    shutil.copy(source / "small_deaths.csv", bad / "deaths.csv")
+    luigi.configuration.get_config().set("jhu-csse", "base_url", str(bad / "{metric}.csv"))
+    code = main(["run", "--date", "2020-03-11"])
+    assert code == 30
+    assert not (data_root / "export" / "jhu-csse" / "20200311").exists()
+
+
+def test_unknown_source_is_a_clear_error(data_root):
+    result = luigi.build([Pull(source="nowhere", date=DATE)], local_scheduler=True, detailed_summary=True)
+    assert result.status in (LuigiStatusCode.SCHEDULING_FAILED, LuigiStatusCode.FAILED)
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def luigid(tmp_path):
+    port = free_port()
+    (tmp_path / "luigid-logs").mkdir()
+    luigid_bin = shutil.which("luigid") or str(sys.executable).replace("python", "luigid")
+    proc = subprocess.Popen([luigid_bin, "--address", "127.0.0.1", "--port", str(port),
+                             "--state-path", str(tmp_path / "luigid.pickle"), "--logdir", str(tmp_path / "luigid-logs")],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(f"{url}/static/visualiser/index.html", timeout=1)
+            break
+        except OSError:
+            time.sleep(0.2)
+    else:
+        proc.kill()
+        pytest.fail("luigid did not answer within 30 s")
+    yield url
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+def test_a_luigid_scheduler_runs_the_same_tasks(data_root, luigid):
+    assert main(["run", "--date", "2020-03-20", "--scheduler-url", luigid]) == 0
+    query = urllib.request.quote(json.dumps({"status": "DONE"}))
+    with urllib.request.urlopen(f"{luigid}/api/task_list?data={query}", timeout=5) as response:
+        done = json.load(response)["response"]
+    assert {task["name"] for task in done.values()} == {"Pull", "Export"}
+    assert (data_root / "export" / "jhu-csse" / "20200320" / "_SUCCESS").exists()
