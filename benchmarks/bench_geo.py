@@ -116,11 +116,11 @@ def main(argv=None) -> int:
     parser.add_argument("--repeat", type=int, default=15, help="timed runs of our side (upstream: a third)")
     parser.add_argument("--oracle", action="store_true", help="also time delphi-utils 0.3.24 (its own venv)")
     args = parser.parse_args(argv)
-    os.environ.setdefault("NUMBA_NUM_THREADS", "1")
 
     cube = synth_cube(args.days)
     df = long_frame(cube)
-    print(f"cube {cube.sizes['geo']} x {cube.sizes['time']}, 3 variables, 5% NaN; long frame {len(df):,} rows")
+    print(f"cube {cube.sizes['geo']} x {cube.sizes['time']}, 3 variables, 5% NaN; long frame {len(df):,} rows; "
+          f"kernel single-threaded; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     oracle = run_real_oracle(cube, args.repeat) if args.oracle else {}
 
     rows, failed = [], False
@@ -156,6 +156,7 @@ def main(argv=None) -> int:
         extra = f"  (oracle/api {orc / api:.0f}x)" if orc else ""
         print(f"{level:7} {up * 1e3:7.1f}ms {orc_text} {api * 1e3:7.2f}ms {ker * 1e3:7.2f}ms {ra:7.0f}x {rk:8.0f}x"
               f"{'' if ok else '  MISSED'}{extra}")
+    print(f"load average at the end {os.getloadavg()[0]:.1f}")
     print(f"targets: api >= {TARGET_API:.0f}x, kernel >= {TARGET_KERNEL:.0f}x -> {'MISSED' if failed else 'met'}")
     return 1 if failed else 0
 
