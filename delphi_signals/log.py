@@ -56,8 +56,11 @@ def get_logger(name: str = "delphi_signals", filename: str | None = None, **boun
     Examples
     --------
     >>> log = get_logger(__name__, source="jhu-csse")
-    >>> log.info("exported files", count=3)  # doctest: +SKIP
-    {"count": 3, "event": "exported files", "level": "info", "source": "jhu-csse", ...}
+    >>> log._context["source"]  # every line this logger writes carries the bound fields
+    'jhu-csse'
+
+    ``log.info("exported files", count=3)`` then writes a line like
+    ``{"count": 3, "event": "exported files", "level": "info", "source": "jhu-csse", ...}``.
     """
     _configure(filename)
     if not name.startswith("delphi_signals"):

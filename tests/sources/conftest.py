@@ -83,3 +83,12 @@ def http_server(_http_server):
     _http_server.hits.clear()
     _http_server.bodies.clear()
     return _http_server
+
+
+try:  # pytest-sftpserver's request threads are not daemons: an open sftp client would keep pytest from exiting
+    from pytest_sftpserver.sftp.server import SFTPServer
+
+    SFTPServer.daemon_threads = True
+    SFTPServer.block_on_close = False
+except ImportError:  # the sftp test skips itself then
+    pass
