@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
-from concurrent.futures import ThreadPoolExecutor
 import os
+from collections import defaultdict
 from pathlib import Path
 from typing import NamedTuple
 
@@ -17,7 +16,7 @@ from ..timeaxis import time_axis
 from .filenames import ExportFile, parse_filename
 from .parsing import (
     _EXACT_POWERS, BAD_FIELD_COUNT, BAD_GEO, NOT_FINITE, QUOTED, TARGET_GEO, TARGET_IGNORE, decode_geo_keys,
-    parse_body,
+    count_lines, parse_body, parse_files, scatter_rows,
 )
 
 # CSV column -> parser target: geo 0, quantities 1..3, codes 4..6 (long names accepted, as the importer does)
@@ -63,7 +62,10 @@ def _header_targets(header: str, path: Path) -> np.ndarray:
 
 
 def read_file(path) -> ParsedFile:
-    """Parse one export file, raising :class:`InputError` that names the file, line and field of a bad row."""
+    """Parse one export file, raising :class:`InputError` that names the file, line and field of a bad row.
+
+    :func:`read_csvs` reads many files faster (one parallel pass); this is for a look at a single file.
+    """
     meta = parse_filename(path)
     data = Path(path).read_bytes()
     newline = data.find(b"\n")
@@ -76,20 +78,9 @@ def read_file(path) -> ParsedFile:
     max_rows = data.count(b"\n", start) + 1
     status, line, field, n_rows, keys, quantities, codes, slow = parse_body(
         buf, start, targets, max_rows, _EXACT_POWERS)
-    names = header.strip().split(",")
     if status != 0:
-        field_name = names[field] if field < len(names) else f"#{field + 1} (beyond the header)"
-        problem = _PROBLEMS.get(status, "not a number")
-        raise InputError(problem, file=path, line=int(line), field=field_name)
-    for row, target, a, b in slow:
-        token = data[a:b].decode()
-        value = float(token)
-        if target <= 3:
-            quantities[row, target - 1] = value
-        elif value != int(value):
-            raise InputError(f"missing code {token!r} is not an integer", file=path, field=_TARGET_NAMES[target])
-        else:
-            codes[row, target - 4] = int(value)
+        _raise_for(Path(path), header, status, line, field)
+    _fix_slow(data, slow, quantities, codes, Path(path))
     keys = keys[:n_rows]
     sorted_keys = np.sort(keys)
     repeated = sorted_keys[1:][sorted_keys[1:] == sorted_keys[:-1]]
@@ -109,36 +100,60 @@ def _expand(paths_or_dir) -> list[Path]:
     return paths
 
 
-def _assemble(files: list[ParsedFile]):
-    meta = files[0].meta
-    times = pd.DatetimeIndex([f.meta.time for f in files])
-    dupes = times[times.duplicated()]
-    if len(dupes):
-        raise InputError(f"two files for the same time value {dupes[0].date()} of {meta.source}/{meta.signal}/"
-                         f"{meta.geo_type}")
+def _raise_for(path: Path, header: str, status: int, line: int, field: int):
+    names = header.strip().split(",")
+    field_name = names[field] if field < len(names) else f"#{field + 1} (beyond the header)"
+    raise InputError(_PROBLEMS.get(status, "not a number"), file=path, line=int(line), field=field_name)
+
+
+def _fix_slow(data, slow: np.ndarray, quantities: np.ndarray, codes: np.ndarray, path: Path) -> None:
+    """Numbers the exact fast path left to Python's ``float`` (more than 18 digits, huge exponents)."""
+    for row, target, a, b in slow.tolist():
+        token = bytes(data[a:b]).decode()
+        value = float(token)
+        if target <= 3:
+            quantities[row, target - 1] = value
+        elif value != int(value):
+            raise InputError(f"missing code {token!r} is not an integer", file=path, field=_TARGET_NAMES[target])
+        else:
+            codes[row, target - 4] = int(value)
+
+
+def _cube(metas: list[ExportFile], keys, quantities, codes, first_row, n_rows):
+    """One cube from the parsed rows of the files of one signal (rows ``first_row[f]:+n_rows[f]``)."""
+    meta = metas[0]
+    times = pd.DatetimeIndex([m.time for m in metas])
+    if times.has_duplicates:
+        raise InputError(f"two files for the same time value {times[times.duplicated()][0].date()} of "
+                         f"{meta.source}/{meta.signal}/{meta.geo_type}")
     axis = time_axis(times.min(), times.max(), meta.time_type)
-    all_keys = np.unique(np.concatenate([f.geo_keys for f in files]))
+    columns = axis.get_indexer(times).astype(np.int64)
+    all_keys = np.sort(pd.unique(np.concatenate([keys[a:a + n] for a, n in zip(first_row.tolist(), n_rows.tolist())])))
+    size = len(all_keys) * len(axis)
+    out_q = np.full((3, size), np.nan)
+    out_c = np.full((3, size), -1, dtype=np.int8)
+    counts = np.zeros(size, dtype=np.int64)
+    scatter_rows(all_keys, keys, quantities, codes, first_row, n_rows, columns, len(axis), out_q, out_c, counts)
+    if counts.max(initial=0) > 1:
+        cell = int(np.flatnonzero(counts > 1)[0])
+        geo, column = divmod(cell, len(axis))
+        raise InputError(f"geo_id repeated: {decode_geo_keys(all_keys[geo:geo + 1])[0]}",
+                         file=metas[int(np.flatnonzero(columns == column)[0])].path, field="geo_id")
     shape = (len(all_keys), len(axis))
-    quantities = np.full((3,) + shape, np.nan)
-    codes = np.full((3,) + shape, -1, dtype=np.int8)
-    filled = np.zeros(shape, dtype=bool)
-    for f, column in zip(files, axis.get_indexer(times)):
-        rows = np.searchsorted(all_keys, f.geo_keys)
-        quantities[:, rows, column] = f.quantities.T
-        codes[:, rows, column] = f.codes.T
-        filled[rows, column] = True
-    cube = new_cube(
-        decode_geo_keys(all_keys), axis, quantities[0], quantities[1], quantities[2],
-        source=meta.source, signal=meta.signal, geo_type=meta.geo_type, time_type=meta.time_type,
-        missing_value=codes[0], missing_stderr=codes[1], missing_sample_size=codes[2],
-    )
+    cube = new_cube(decode_geo_keys(all_keys), axis, *(q.reshape(shape) for q in out_q),
+                    source=meta.source, signal=meta.signal, geo_type=meta.geo_type, time_type=meta.time_type,
+                    missing_value=out_c[0].reshape(shape), missing_stderr=out_c[1].reshape(shape),
+                    missing_sample_size=out_c[2].reshape(shape))
+    no_row = (counts == 0).reshape(shape)
     for name in ("missing_value", "missing_stderr", "missing_sample_size"):
-        cube[name].values[~filled] = 5  # no row: an empty cell
+        cube[name].values[no_row] = 5  # no row: an empty cell
     return cube
 
 
 def read_csvs(paths_or_dir):
     """Read Delphi export CSVs back into cubes.
+
+    Every file is parsed by one numba pass, files in parallel.
 
     Parameters
     ----------
@@ -167,13 +182,46 @@ def read_csvs(paths_or_dir):
     >>> cube.attrs["signal"], dict(cube.sizes)
     ('x', {'geo': 2, 'time': 3})
     """
-    groups = defaultdict(list)
     paths = _expand(paths_or_dir)
-    # the parser releases the GIL, so files are parsed on every core
-    with ThreadPoolExecutor(max_workers=min(os.cpu_count() or 1, 8)) as pool:
-        parsed_files = list(pool.map(read_file, paths))
-    for parsed in parsed_files:
-        m = parsed.meta
-        groups[(m.source, m.signal, m.geo_type, m.time_type)].append(parsed)
-    cubes = {key: _assemble(files) for key, files in groups.items()}
+    metas = [parse_filename(p) for p in paths]
+    sizes = [os.stat(p).st_size for p in paths]
+    buf = np.empty(sum(sizes), dtype=np.uint8)
+    offsets = np.zeros(len(paths) + 1, dtype=np.int64)
+    np.cumsum(sizes, out=offsets[1:])
+    view = memoryview(buf)
+    headers, starts, widths, target_rows = [], [], [], []
+    known = {}
+    for i, path in enumerate(paths):
+        with open(path, "rb") as handle:  # straight into the joined buffer: no per-file copies
+            if handle.readinto(view[offsets[i] : offsets[i + 1]]) != sizes[i]:
+                raise InputError("file changed while being read", file=path)
+        data = view[offsets[i] : offsets[i + 1]]
+        newline = bytes(data[:4096]).find(b"\n")
+        if newline < 0:
+            newline = bytes(data).find(b"\n")
+        header = bytes(data if newline < 0 else data[:newline]).decode("utf-8", errors="replace")
+        if not header.strip():
+            raise InputError("empty file: no header line", file=path)
+        if header not in known:
+            known[header] = _header_targets(header, path)
+        headers.append(header)
+        starts.append(offsets[i] + (sizes[i] if newline < 0 else newline + 1))
+        widths.append(len(known[header]))
+        target_rows.append(known[header])
+    table = np.full((len(paths), max(widths)), TARGET_IGNORE, dtype=np.int64)
+    for i, targets in enumerate(target_rows):
+        table[i, : len(targets)] = targets
+    starts, stops = np.array(starts, dtype=np.int64), offsets[1:].copy()
+    first_row, results, keys, quantities, codes, slow = parse_files(
+        buf, starts, stops, table, np.array(widths, dtype=np.int64), count_lines(buf, starts, stops))
+    for i in np.flatnonzero(results[:, 0] != 0)[:1]:
+        _raise_for(paths[i], headers[i], *results[i, :3])
+    for i in np.flatnonzero(results[:, 4]):
+        local = slow[3 * first_row[i] : 3 * first_row[i] + results[i, 4]]
+        _fix_slow(buf, local, quantities, codes, paths[i])  # positions index the joined buffer
+    groups = defaultdict(list)
+    for i, m in enumerate(metas):
+        groups[(m.source, m.signal, m.geo_type, m.time_type)].append(i)
+    cubes = {key: _cube([metas[i] for i in idx], keys, quantities, codes, first_row[idx], results[idx, 3])
+             for key, idx in groups.items()}
     return next(iter(cubes.values())) if len(cubes) == 1 else cubes

@@ -23,7 +23,7 @@ def _lower(c):
     return c + 32 if 65 <= c <= 90 else c
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, inline="always")
 def _is_missing_token(buf, a, b):
     n = b - a
     if n == 0:
@@ -38,61 +38,60 @@ def _is_missing_token(buf, a, b):
     return False
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, inline="always")
+def _digits(buf, i, b, mantissa):
+    """Accumulate decimal digits from ``buf[i:b]``; return the new position and mantissa."""
+    while i < b:
+        digit = buf[i] - 48
+        if digit < 0 or digit > 9:
+            break
+        mantissa = mantissa * 10 + digit
+        i += 1
+    return i, mantissa
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
 def _parse_number(buf, a, b, powers):
     """Return (status, value); status OK, BAD_NUMBER, NOT_FINITE, or -1 = exact conversion not possible."""
-    if _is_missing_token(buf, a, b):
+    if a == b:
         return OK, np.nan
     i = a
-    negative = False
-    if buf[i] == 45 or buf[i] == 43:
-        negative = buf[i] == 45
+    negative = buf[i] == 45
+    if negative or buf[i] == 43:
         i += 1
-    if i < b and _lower(buf[i]) == 105:  # inf, infinity
-        return NOT_FINITE, 0.0
-    mantissa = np.int64(0)
-    digits = 0
-    overflow = False
-    exponent = 0
-    seen_digit = False
-    while i < b and 48 <= buf[i] <= 57:
-        seen_digit = True
-        if mantissa < 100_000_000_000_000_000:
-            mantissa = mantissa * 10 + (buf[i] - 48)
-        else:
-            overflow = True
-            exponent += 1
-        digits += 1
-        i += 1
+    if i < b and (buf[i] < 48 or buf[i] > 57) and buf[i] != 46:
+        if _is_missing_token(buf, a, b):
+            return OK, np.nan
+        if _lower(buf[i]) == 105:  # inf, infinity
+            return NOT_FINITE, 0.0
+        return BAD_NUMBER, 0.0
+    start = i
+    i, mantissa = _digits(buf, i, b, np.int64(0))
+    int_digits = i - start
+    frac_digits = 0
     if i < b and buf[i] == 46:
         i += 1
-        while i < b and 48 <= buf[i] <= 57:
-            seen_digit = True
-            if mantissa < 100_000_000_000_000_000:
-                mantissa = mantissa * 10 + (buf[i] - 48)
-                exponent -= 1
-            else:
-                overflow = True
-            i += 1
-    if not seen_digit:
+        frac_start = i
+        i, mantissa = _digits(buf, i, b, mantissa)
+        frac_digits = i - frac_start
+    if int_digits + frac_digits == 0:
         return BAD_NUMBER, 0.0
+    exponent = -frac_digits
     if i < b and (buf[i] == 101 or buf[i] == 69):
         i += 1
         exp_negative = False
         if i < b and (buf[i] == 45 or buf[i] == 43):
             exp_negative = buf[i] == 45
             i += 1
-        if i >= b:
-            return BAD_NUMBER, 0.0
-        e = 0
-        while i < b and 48 <= buf[i] <= 57:
-            if e < 10_000:
-                e = e * 10 + (buf[i] - 48)
-            i += 1
+        exp_start = i
+        i, e = _digits(buf, i, b, np.int64(0))
+        if i == exp_start or i - exp_start > 4:
+            return BAD_NUMBER if i == exp_start else -1, 0.0
         exponent += -e if exp_negative else e
     if i != b:
         return BAD_NUMBER, 0.0
-    if overflow or mantissa >= _TWO53 or exponent < -22 or exponent > 22:
+    # beyond 18 digits the int64 mantissa may have wrapped; beyond 2**53 it is not exact as a double
+    if int_digits + frac_digits > 18 or mantissa >= _TWO53 or exponent < -22 or exponent > 22:
         return -1, 0.0
     value = float(mantissa)
     value = value / powers[-exponent] if exponent < 0 else value * powers[exponent]
@@ -100,74 +99,139 @@ def _parse_number(buf, a, b, powers):
 
 
 @numba.njit(cache=True, nogil=True)
-def parse_body(buf, start, targets, max_rows, powers):
-    """Parse data lines from ``buf[start:]`` in one pass.
+def _parse_range(buf, start, stop, targets, n_fields, powers, geo_keys, quantities, codes, slow, row0, slow0):
+    """Parse the data lines of ``buf[start:stop]`` into the output arrays from row ``row0`` (and ``slow0``).
 
-    Returns ``status, bad_line, bad_field, n_rows, geo_keys, quantities, codes, slow`` where ``bad_line``
-    counts from 1 at the header, ``geo_keys`` pack each geo id left-aligned in a uint64 (so their order is
-    the ids' byte order), ``slow`` lists ``(row, target, begin, end)`` of numbers left for Python, codes are
-    -1 where none was given and quantities NaN where missing.
+    Returns ``(status, bad_line, bad_field, n_rows, n_slow)``; lines count from 1 at the header.
     """
-    n_fields = targets.shape[0]
-    geo_keys = np.zeros(max_rows, dtype=np.uint64)
-    quantities = np.full((max_rows, 3), np.nan)
-    codes = np.full((max_rows, 3), -1, dtype=np.int8)
-    slow = np.empty((max_rows * 3 + 1, 4), dtype=np.int64)
-    n_slow = 0
-    row = 0
+    row = row0
+    n_slow = slow0
     line = 1
     pos = start
-    n = buf.shape[0]
-    while pos < n:
+    while pos < stop:
         line += 1
-        if buf[pos] == 10 or (buf[pos] == 13 and pos + 1 < n and buf[pos + 1] == 10):  # blank line
+        if buf[pos] == 10 or (buf[pos] == 13 and pos + 1 < stop and buf[pos + 1] == 10):  # blank line
             pos += 1 if buf[pos] == 10 else 2
             continue
         field = 0
         a = pos
         while True:
             b = a
-            while b < n and buf[b] != 44 and buf[b] != 10:
+            while b < stop and buf[b] != 44 and buf[b] != 10:
                 if buf[b] == 34:
-                    return QUOTED, line, field, row, geo_keys, quantities, codes, slow[:n_slow]
+                    return QUOTED, line, field, row - row0, n_slow - slow0
                 b += 1
-            at_end = b >= n or buf[b] == 10
-            stop = b - 1 if at_end and b > a and buf[b - 1] == 13 else b
+            at_end = b >= stop or buf[b] == 10
+            end = b - 1 if at_end and b > a and buf[b - 1] == 13 else b
             if field >= n_fields:
-                return BAD_FIELD_COUNT, line, field, row, geo_keys, quantities, codes, slow[:n_slow]
+                return BAD_FIELD_COUNT, line, field, row - row0, n_slow - slow0
             target = targets[field]
             if target == TARGET_GEO:
-                if stop == a or stop - a > MAX_GEO_BYTES:
-                    return BAD_GEO, line, field, row, geo_keys, quantities, codes, slow[:n_slow]
+                if end == a or end - a > MAX_GEO_BYTES:
+                    return BAD_GEO, line, field, row - row0, n_slow - slow0
                 key = np.uint64(0)
-                for k in range(a, stop):
+                for k in range(a, end):
                     key = (key << np.uint64(8)) | np.uint64(buf[k])
-                geo_keys[row] = key << np.uint64(8 * (MAX_GEO_BYTES - (stop - a)))
+                geo_keys[row] = key << np.uint64(8 * (MAX_GEO_BYTES - (end - a)))
             elif target >= 1:
-                status, value = _parse_number(buf, a, stop, powers)
+                status, value = _parse_number(buf, a, end, powers)
                 if status == -1:
                     slow[n_slow, 0] = row
                     slow[n_slow, 1] = target
                     slow[n_slow, 2] = a
-                    slow[n_slow, 3] = stop
+                    slow[n_slow, 3] = end
                     n_slow += 1
                 elif status != OK:
-                    return status, line, field, row, geo_keys, quantities, codes, slow[:n_slow]
+                    return status, line, field, row - row0, n_slow - slow0
                 elif target <= 3:
                     quantities[row, target - 1] = value
                 elif value == value:
                     if value != np.floor(value) or value < -128 or value > 127:
-                        return BAD_NUMBER, line, field, row, geo_keys, quantities, codes, slow[:n_slow]
+                        return BAD_NUMBER, line, field, row - row0, n_slow - slow0
                     codes[row, target - 4] = np.int8(value)
             field += 1
             a = b + 1
             if at_end:
                 break
         if field != n_fields:
-            return BAD_FIELD_COUNT, line, field, row, geo_keys, quantities, codes, slow[:n_slow]
+            return BAD_FIELD_COUNT, line, field, row - row0, n_slow - slow0
         row += 1
         pos = a
-    return OK, 0, 0, row, geo_keys, quantities, codes, slow[:n_slow]
+    return OK, 0, 0, row - row0, n_slow - slow0
+
+
+def _outputs(total_rows: int):
+    return (np.zeros(total_rows, dtype=np.uint64), np.full((total_rows, 3), np.nan),
+            np.full((total_rows, 3), -1, dtype=np.int8), np.empty((3 * total_rows + 1, 4), dtype=np.int64))
+
+
+def parse_body(buf, start, targets, max_rows, powers=_EXACT_POWERS):
+    """Parse the data lines of one file, ``buf[start:]`` (``targets``: parser target of each header column).
+
+    Returns ``status, bad_line, bad_field, n_rows, geo_keys, quantities, codes, slow`` where ``geo_keys`` pack
+    each geo id left-aligned in a uint64 (so their order is the ids' byte order), ``slow`` lists
+    ``(row, target, begin, end)`` of numbers left for Python, codes are -1 where none was given and quantities
+    NaN where missing.
+    """
+    keys, quantities, codes, slow = _outputs(max_rows)
+    status, line, field, n_rows, n_slow = _parse_range(buf, start, buf.shape[0], targets, targets.shape[0], powers,
+                                                       keys, quantities, codes, slow, 0, 0)
+    return status, line, field, n_rows, keys, quantities, codes, slow[:n_slow]
+
+
+@numba.njit(cache=True, nogil=True, parallel=True)
+def _parse_files(buf, starts, stops, targets, n_fields, row0, powers, geo_keys, quantities, codes, slow, results):
+    for f in numba.prange(starts.shape[0]):
+        status, line, field, n_rows, n_slow = _parse_range(
+            buf, starts[f], stops[f], targets[f], n_fields[f], powers, geo_keys, quantities, codes, slow,
+            row0[f], 3 * row0[f])
+        results[f, 0] = status
+        results[f, 1] = line
+        results[f, 2] = field
+        results[f, 3] = n_rows
+        results[f, 4] = n_slow
+
+
+@numba.njit(cache=True, nogil=True, parallel=True)
+def count_lines(buf, starts, stops):
+    """Upper bound of the data lines of each range ``buf[starts[f]:stops[f]]`` (newlines + 1)."""
+    out = np.ones(starts.shape[0], dtype=np.int64)
+    for f in numba.prange(starts.shape[0]):
+        n = 0
+        for i in range(starts[f], stops[f]):
+            n += buf[i] == 10
+        out[f] += n
+    return out
+
+
+@numba.njit(cache=True, nogil=True)
+def scatter_rows(sorted_keys, geo_keys, quantities, codes, first_row, n_rows, columns, n_time, out_q, out_c, counts):
+    """Place each file's rows at ``(geo, columns[file])`` of the ``(3, geo * time)`` outputs; count cell hits."""
+    for f in range(first_row.shape[0]):
+        column = columns[f]
+        for row in range(first_row[f], first_row[f] + n_rows[f]):
+            g = np.searchsorted(sorted_keys, geo_keys[row])
+            cell = g * n_time + column
+            counts[cell] += 1
+            for q in range(3):
+                out_q[q, cell] = quantities[row, q]
+                out_c[q, cell] = codes[row, q]
+
+
+def parse_files(buf, starts, stops, targets, n_fields, max_rows):
+    """Parse many files' bodies (``buf[starts[f]:stops[f]]``) at once, in parallel over files.
+
+    ``targets`` is ``(files, columns)``, ``n_fields`` the header width of each file and ``max_rows`` an upper
+    bound of each file's data lines. Returns ``row0`` (each file's first output row), ``results``
+    (``status, bad_line, bad_field, n_rows, n_slow`` per file) and the output arrays ``geo_keys``,
+    ``quantities``, ``codes`` and ``slow`` (file ``f``'s slow numbers start at row ``3 * row0[f]``).
+    """
+    row0 = np.zeros(len(starts), dtype=np.int64)
+    np.cumsum(max_rows[:-1], out=row0[1:])
+    keys, quantities, codes, slow = _outputs(int(max_rows.sum()))
+    results = np.zeros((len(starts), 5), dtype=np.int64)
+    _parse_files(buf, starts, stops, targets, n_fields, row0, _EXACT_POWERS, keys, quantities, codes, slow, results)
+    return row0, results, keys, quantities, codes, slow
 
 
 def decode_geo_keys(keys: np.ndarray) -> np.ndarray:
