@@ -45,11 +45,11 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
 def _side_table(quantities, keep):
     """``repr`` strings for the cells the kernel cannot format, and their index."""
     special = needs_repr(quantities, ROUNDED, keep)
-    index = np.full(quantities.shape, -1, dtype=np.int64)
+    index = np.full(quantities.shape, -1, dtype=np.int32)
     where = np.nonzero(special)
     texts = []
-    for q, g, t in zip(*where):
-        x = quantities[q, g, t]
+    for q, t, g in zip(*where):
+        x = quantities[q, t, g]
         texts.append(repr(float(np.round(x, 7) if ROUNDED[q] else x)).encode())
     index[where] = np.arange(len(texts))
     starts = np.zeros(len(texts) + 1, dtype=np.int64)
@@ -117,21 +117,24 @@ def write_csvs(cube, export_dir, *, start=None, end=None, write_empty=False, mis
     prefixes = [f"{s}" if attrs["time_type"] == "day" else f"weekly_{s}" for s in stamps.tolist()]
     suffix = names[0][len(prefixes[0]):] if names else ""
     written = []
+    empty = empty_cells(cube).values
     for c0 in range(lo, hi, _TIME_CHUNK):
-        chunk = cube.isel(time=slice(c0, min(c0 + _TIME_CHUNK, hi)))
-        keep = np.ascontiguousarray(~empty_cells(chunk).values)
-        quantities = np.ascontiguousarray(np.stack([chunk[q].values for q in QUANTITIES]))
+        window = slice(c0, min(c0 + _TIME_CHUNK, hi))
+        # (time, geo) layout: the kernel walks one time column at a time, geo by geo
+        keep = np.ascontiguousarray(~empty[:, window].T)
+        quantities = np.ascontiguousarray(np.stack([cube[q].values[:, window].T for q in QUANTITIES]))
         codes = np.ascontiguousarray(
-            np.stack([chunk[c].values for c in code_names]) if code_names else np.zeros((0,) + keep.shape, np.int8)
+            np.stack([cube[c].values[:, window].T for c in code_names]) if code_names
+            else np.zeros((0,) + keep.shape, np.int8)
         )
         side_index, side_blob, side_start = _side_table(quantities, keep)
         row_bytes = geo_table.shape[1] + 3 * _MAX_FIELD + 5 * len(code_names) + 8
-        capacity = int(keep.sum(axis=0).max(initial=0)) * row_bytes + len(side_blob)
-        out = np.empty((keep.shape[1], capacity), dtype=np.uint8)
-        lengths = np.zeros(keep.shape[1], dtype=np.int64)
+        capacity = int(keep.sum(axis=1).max(initial=0)) * row_bytes + len(side_blob)
+        out = np.empty((keep.shape[0], capacity), dtype=np.uint8)
+        lengths = np.zeros(keep.shape[0], dtype=np.int64)
         render_rows(geo_table, geo_len, order, keep, quantities, ROUNDED, side_index, side_blob, side_start,
                     codes, out, lengths)
-        for j in range(keep.shape[1]):
+        for j in range(keep.shape[0]):
             if lengths[j] == 0 and not write_empty:
                 continue
             path = export_dir / f"{prefixes[c0 + j - lo]}{suffix}"

@@ -127,7 +127,7 @@ def _render_column(geo_bytes, geo_len, order, keep, quantities, rounded, side_in
                    codes, out, t):
     pos = 0
     for g in order:
-        if not keep[g, t]:
+        if not keep[t, g]:
             continue
         for i in range(geo_len[g]):
             out[pos + i] = geo_bytes[g, i]
@@ -135,8 +135,8 @@ def _render_column(geo_bytes, geo_len, order, keep, quantities, rounded, side_in
         for q in range(quantities.shape[0]):
             out[pos] = _COMMA
             pos += 1
-            x = quantities[q, g, t]
-            s = side_index[q, g, t]
+            x = quantities[q, t, g]
+            s = side_index[q, t, g]
             if s >= 0:
                 for i in range(side_start[s], side_start[s + 1]):
                     out[pos] = side_blob[i]
@@ -152,7 +152,7 @@ def _render_column(geo_bytes, geo_len, order, keep, quantities, rounded, side_in
         for c in range(codes.shape[0]):
             out[pos] = _COMMA
             pos += 1
-            code = np.int64(codes[c, g, t])
+            code = np.int64(codes[c, t, g])
             if code < 0:
                 out[pos] = _MINUS
                 pos += 1
@@ -168,11 +168,12 @@ def render_rows(geo_bytes, geo_len, order, keep, quantities, rounded, side_index
                 codes, out, lengths):
     """Render the rows of each time column ``t`` into ``out[t, :lengths[t]]``, time columns in parallel.
 
-    Parameters are arrays over ``(geo, time)`` (``quantities`` and ``codes`` have a leading variable axis);
-    ``order`` lists the geo rows in output order, ``keep`` marks the cells that are rows, ``side_index``
-    points non-NaN cells that need Python's ``repr`` into ``side_blob``; ``out`` is ``(time, capacity)``.
+    Parameters are arrays over ``(time, geo)`` (``quantities``, ``codes`` and ``side_index`` have a leading
+    variable axis), so each time column is contiguous; ``order`` lists the geo rows in output order, ``keep``
+    marks the cells that are rows, ``side_index`` points non-NaN cells that need Python's ``repr`` into
+    ``side_blob``; ``out`` is ``(time, capacity)``.
     """
-    for t in numba.prange(keep.shape[1]):
+    for t in numba.prange(keep.shape[0]):
         lengths[t] = _render_column(geo_bytes, geo_len, order, keep, quantities, rounded, side_index, side_blob,
                                     side_start, codes, out[t], t)
 
@@ -182,9 +183,9 @@ def needs_repr(quantities, rounded, keep):
     """Mask of kept, non-NaN cells the kernel cannot format exactly by itself."""
     out = np.zeros(quantities.shape, dtype=np.bool_)
     for q in range(quantities.shape[0]):
-        for g in range(quantities.shape[1]):
-            for t in range(quantities.shape[2]):
-                x = quantities[q, g, t]
-                if keep[g, t] and x == x and not fast_formattable(x, rounded[q]):
-                    out[q, g, t] = True
+        for t in range(quantities.shape[1]):
+            for g in range(quantities.shape[2]):
+                x = quantities[q, t, g]
+                if keep[t, g] and x == x and not fast_formattable(x, rounded[q]):
+                    out[q, t, g] = True
     return out
