@@ -116,6 +116,35 @@ def _parse_range(buf, start, stop, targets, n_fields, powers, geo_keys, quantiti
         field = 0
         a = pos
         while True:
+            if field >= n_fields:
+                return BAD_FIELD_COUNT, line, field, row - row0, n_slow - slow0
+            target = targets[field]
+            if target >= 1:  # the common case in one pass: [-]digits[.digits] then the delimiter
+                i = a + 1 if a < stop and buf[a] == 45 else a
+                j, mantissa = _digits(buf, i, stop, np.int64(0))
+                int_digits = j - i
+                frac_digits = 0
+                if j < stop and buf[j] == 46:
+                    k, mantissa = _digits(buf, j + 1, stop, mantissa)
+                    frac_digits = k - j - 1
+                    j = k
+                n_digits = int_digits + frac_digits
+                if 0 < n_digits <= 15 and (j >= stop or buf[j] == 44 or buf[j] == 10
+                                           or (buf[j] == 13 and j + 1 < stop and buf[j + 1] == 10)):
+                    value = float(mantissa) / powers[frac_digits]  # exact: < 2**53 over an exact power
+                    value = -value if i > a else value
+                    if target <= 3:
+                        quantities[row, target - 1] = value
+                    elif value != np.floor(value) or value < -128 or value > 127:
+                        return BAD_NUMBER, line, field, row - row0, n_slow - slow0
+                    else:
+                        codes[row, target - 4] = np.int8(value)
+                    b = j + 1 if j < stop and buf[j] == 13 else j
+                    field += 1
+                    a = b + 1
+                    if b >= stop or buf[b] == 10:
+                        break
+                    continue
             b = a
             while b < stop and buf[b] != 44 and buf[b] != 10:
                 if buf[b] == 34:
@@ -123,9 +152,6 @@ def _parse_range(buf, start, stop, targets, n_fields, powers, geo_keys, quantiti
                 b += 1
             at_end = b >= stop or buf[b] == 10
             end = b - 1 if at_end and b > a and buf[b - 1] == 13 else b
-            if field >= n_fields:
-                return BAD_FIELD_COUNT, line, field, row - row0, n_slow - slow0
-            target = targets[field]
             if target == TARGET_GEO:
                 if end == a or end - a > MAX_GEO_BYTES:
                     return BAD_GEO, line, field, row - row0, n_slow - slow0
@@ -207,10 +233,16 @@ def count_lines(buf, starts, stops):
 @numba.njit(cache=True, nogil=True)
 def scatter_rows(sorted_keys, geo_keys, quantities, codes, first_row, n_rows, columns, n_time, out_q, out_c, counts):
     """Place each file's rows at ``(geo, columns[file])`` of the ``(3, geo * time)`` outputs; count cell hits."""
+    n_geo = sorted_keys.shape[0]
     for f in range(first_row.shape[0]):
         column = columns[f]
+        g = 0
         for row in range(first_row[f], first_row[f] + n_rows[f]):
-            g = np.searchsorted(sorted_keys, geo_keys[row])
+            key = geo_keys[row]
+            while g < n_geo and sorted_keys[g] < key:  # rows come sorted by geo id: walk forward
+                g += 1
+            if g == n_geo or sorted_keys[g] != key:  # not sorted after all: search
+                g = np.searchsorted(sorted_keys, key)
             cell = g * n_time + column
             counts[cell] += 1
             for q in range(3):

@@ -223,3 +223,13 @@ def test_golden_2020_outputs_read_and_write_back_the_same(realdata, tmp_path):
         theirs = theirs.set_index("geo_id").loc[ours.geo_id]
         np.testing.assert_allclose(ours.val, theirs.val, rtol=0, atol=5e-8)
         assert ours.se.isna().all() and ours.sample_size.isna().all()
+
+
+def test_rows_in_any_order_land_in_their_cells(tmp_path):
+    folder = tmp_path / "src"
+    folder.mkdir()
+    (folder / "20200301_state_x.csv").write_text("geo_id,val,se,sample_size\nca,1,NA,NA\npa,2,NA,NA\n")
+    (folder / "20200302_state_x.csv").write_text("geo_id,val,se,sample_size\npa,4,NA,NA\nny,5,NA,NA\nca,3,NA,NA\n")
+    cube = ds.read_csvs(folder)
+    assert cube.geo.values.tolist() == ["ca", "ny", "pa"]
+    np.testing.assert_array_equal(cube.value.values, [[1, 3], [np.nan, 5], [2, 4]])
