@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from enum import IntEnum
 
+import numba
 import numpy as np
 
 QUANTITIES = ("value", "stderr", "sample_size")
@@ -56,17 +57,35 @@ def repair_codes(quantity, codes=None) -> tuple[np.ndarray, int]:
     >>> codes.tolist(), n
     ([0, 5, 0, 5], 2)
     """
-    present = ~np.isnan(np.asarray(quantity, dtype=np.float64))
+    values = np.ascontiguousarray(quantity, dtype=np.float64)
     if codes is None:
-        given = np.full(present.shape, UNKNOWN, dtype=np.int8)
+        given = np.full(values.shape, UNKNOWN, dtype=np.int8)
     else:
         raw = np.asarray(codes)
         if raw.dtype.kind == "f":
             raw = np.where(np.isnan(raw), UNKNOWN, raw)
-        given = raw.astype(np.int8)
-    known = given != UNKNOWN
-    contradicting = known & (present != (given == Nans.NOT_MISSING))
-    out = np.where(
-        present, np.int8(Nans.NOT_MISSING), np.where(known & (given != Nans.NOT_MISSING), given, np.int8(Nans.OTHER))
-    ).astype(np.int8)
-    return out, int(contradicting.sum())
+        given = np.ascontiguousarray(raw, dtype=np.int8)
+    out = np.empty(values.shape, dtype=np.int8)
+    contradictions = _repair(values.reshape(-1), given.reshape(-1), out.reshape(-1))
+    return out, int(contradictions)
+
+
+@numba.njit(["int64(float64[::1], int8[::1], int8[::1])"], cache=True, nogil=True)
+def _repair(values, given, out):
+    """One pass of the five rules; returns how many given codes contradicted their value."""
+    contradictions = 0
+    for i in range(values.shape[0]):
+        present = values[i] == values[i]
+        code = given[i]
+        if present:
+            out[i] = 0
+            if code != UNKNOWN and code != 0:
+                contradictions += 1
+        elif code == UNKNOWN:
+            out[i] = 5
+        elif code == 0:
+            out[i] = 5
+            contradictions += 1
+        else:
+            out[i] = code
+    return contradictions
