@@ -13,14 +13,14 @@ from .errors import CubeContractError, DatabaseError, DelphiSignalsError, InputE
 from .io import parse_filename, read_csvs, write_csvs
 from .geo import UnmappedGeoWarning, aggregate, crosswalk, geo_values, per_capita, population, to_megacounty
 from .nancodes import Nans
-from .smooth import adjust_weekday, fit_weekday, smooth
+from .smooth import adjust_weekday, fit_weekday  # smoothing itself: delphi_signals.smooth.smooth, cube.epi.smooth
 
 __version__ = "0.1.0"
 
 __all__ = [
     "CubeContractError", "DatabaseError", "DelphiSignalsError", "InputError", "Nans", "UnmappedGeoWarning",
     "ValidationError", "adjust_weekday", "aggregate", "check_cube", "crosswalk", "empty_cells", "fit_weekday",
-    "from_frame", "geo_values", "new_cube", "parse_filename", "per_capita", "population", "read_csvs", "smooth",
+    "from_frame", "geo_values", "new_cube", "parse_filename", "per_capita", "population", "read_csvs",
     "to_frame", "to_megacounty", "write_csvs",
 ]
 

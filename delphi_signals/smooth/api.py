@@ -62,7 +62,9 @@ def _as_rows(x):
     return np.ascontiguousarray(arr.reshape(-1, arr.shape[-1]) if arr.ndim else arr.reshape(1, 1))
 
 
-def _kernel(name, parallel):
+def _kernel(name, parallel, dtype=np.float64):
+    # the parallel drivers are compiled for float64 only (import time); float32 takes the lazily compiled serial ones
+    parallel = parallel and dtype == np.float64
     return getattr(kernels, f"{name}_{'parallel' if parallel else 'serial'}")
 
 
@@ -97,17 +99,17 @@ def smooth_array(x, method="moving_average", window=None, *, degree=2, bandwidth
     if mode != kernels.IMPUTE_NONE:
         table = impute_table(window, None if bandwidth is None else float(bandwidth))
         filled = np.empty_like(rows)
-        _kernel("impute", parallel)(rows, table, mode, filled)
+        _kernel("impute", parallel, rows.dtype)(rows, table, mode, filled)
         rows = filled
     out = np.empty_like(rows)
     if method == "identity":
         out[...] = rows
     elif method == "moving_average":
         count = window if min_count is None else int(min_count)
-        _kernel("moving", parallel)(rows, window, count, kernels.MEAN, 2, out)
+        _kernel("moving", parallel, rows.dtype)(rows, window, count, kernels.MEAN, 2, out)
     else:
         taps, table, lead_nan, lead_raw, short_len = _fir_plan(method, window, degree, bandwidth, boundary)
-        _kernel("fir", parallel)(rows, taps, table, lead_nan, lead_raw, short_len, out)
+        _kernel("fir", parallel, rows.dtype)(rows, taps, table, lead_nan, lead_raw, short_len, out)
     return out.reshape(arr.shape if arr.ndim else ())
 
 
@@ -119,10 +121,10 @@ def _stderr_array(se, method, window, degree, bandwidth, boundary, min_count, pa
         return out.reshape(np.shape(se))
     if method == "moving_average":
         count = window if min_count is None else int(min_count)
-        _kernel("moving", parallel)(rows, window, count, kernels.ROOT_SUM_SQUARES, 2, out)
+        _kernel("moving", parallel, rows.dtype)(rows, window, count, kernels.ROOT_SUM_SQUARES, 2, out)
     else:
         taps, table, lead_nan, lead_raw, short_len = _fir_plan(method, window, degree, bandwidth, boundary)
-        _kernel("fir", parallel)(np.ascontiguousarray(rows * rows), np.ascontiguousarray(taps * taps),
+        _kernel("fir", parallel, rows.dtype)(np.ascontiguousarray(rows * rows), np.ascontiguousarray(taps * taps),
                                   np.ascontiguousarray(table * table), lead_nan, lead_raw, short_len, out)
         np.sqrt(out, out=out)
     return out.reshape(np.shape(se))
@@ -133,7 +135,7 @@ def _sample_size_array(n, window, min_count, parallel):
     out = np.empty_like(rows)
     if rows.size:
         count = window if min_count is None else int(min_count)
-        _kernel("moving", parallel)(rows, window, count, kernels.SUM, 2, out)
+        _kernel("moving", parallel, rows.dtype)(rows, window, count, kernels.SUM, 2, out)
     return out.reshape(np.shape(n))
 
 
