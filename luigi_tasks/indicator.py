@@ -19,25 +19,36 @@ import luigi
 from delphi_signals.indicators.registry import RAW_INPUTS, indicator_module, pull_inputs
 from delphi_signals.log import get_logger
 from delphi_signals.sources import cache_path
-from delphi_signals.sources.demo import write_jhu
+from delphi_signals.sources.demo import HHS_FILE, NCHS_FILE, write_hhs, write_jhu, write_nchs
 
 from .config import DelphiSignals, source_config
 
-DEMO_SOURCES = {"jhu-csse"}
+DEMO_FILES = {
+    "jhu-csse": (write_jhu, "time_series_covid19_{metric}_US.csv"),
+    "hhs": (write_hhs, HHS_FILE),
+    "nchs-mortality": (write_nchs, NCHS_FILE),
+}
+"""source → (the demo writer, the base_url it serves, relative to the day's demo folder)"""
+DEMO_SOURCES = set(DEMO_FILES)
 
 
 def _base_url(source: str, date, root: Path) -> str:
-    """The configured URL template, or the demo files for ``date`` (written first) when it is ``demo``."""
+    """The configured URL template, or the demo files for ``date`` (written first) when it is ``demo``.
+
+    The demo files of a day live in ``<root>/demo/<source>/<YYYYMMDD>/``, named as the source's raw inputs
+    (``RAW_INPUTS``), and are written only if one is missing.
+    """
     url = source_config(source).base_url
     if url != "demo":
         return url
     if source not in DEMO_SOURCES:
         raise luigi.parameter.ParameterException(
             f"the offline demo covers {', '.join(sorted(DEMO_SOURCES))}; set base_url in the [{source}] section")
+    write, name = DEMO_FILES[source]
     folder = root / "demo" / source / f"{date:%Y%m%d}"
-    if not all((folder / f"{name}.{ext}").exists() for name, ext in RAW_INPUTS[source]):
-        write_jhu(folder, date, seed=DelphiSignals().demo_seed)
-    return str(folder / "time_series_covid19_{metric}_US.csv")
+    if not all((folder / f"{raw}.{ext}").exists() for raw, ext in RAW_INPUTS[source]):
+        write(folder, date, seed=DelphiSignals().demo_seed)
+    return str(folder / name)
 
 
 def indicator_params(source: str, date, export_dir: Path) -> dict:

@@ -1,14 +1,22 @@
 """The offline demo source: a seeded simulation that writes source files in the real formats.
 
-**Simulated data, not real.** It lets a new user run the whole system with no network: the JHU CSSE wide
-county files (``time_series_covid19_{confirmed,deaths}_US.csv``) for every county of ``geodata/`` with its
-real population, with
+**Simulated data, not real.** It lets a new user run the whole system with no network. One simulated truth
+(daily cases and deaths for every county of ``geodata/`` with its real population) feeds three sources:
 
-* epidemic waves whose timing varies by state, day-of-week reporting (low Sundays and Mondays),
-* negative corrections (a county revising its cumulative count down),
-* ``Out of <ST>`` and ``Unassigned`` rows per state (UIDs ``840800SS`` / ``840900SS``),
-* backfill: the file for issue date *d* holds data through *d − 1*, and the most recent days are incomplete,
-  so the file for *d* revises the last days of the file for *d − 1* upward, as real sources did.
+* **JHU CSSE** (:func:`write_jhu`): the wide county files ``time_series_covid19_{confirmed,deaths}_US.csv``
+  with epidemic waves whose timing varies by state, day-of-week reporting (low Sundays and Mondays),
+  negative corrections (a county revising its cumulative count down), and ``Out of <ST>`` and
+  ``Unassigned`` rows per state (UIDs ``840800SS`` / ``840900SS``);
+* **HHS** (:func:`write_hhs`): the Epidata ``covid_hosp_state_timeseries`` JSON response, one row per state
+  (50, DC and the 5 territories with a population) and report date, COVID admissions a lagged fraction of
+  the state's cases, influenza admissions a small seasonal series;
+* **NCHS** (:func:`write_nchs`): the weekly table of provisional death counts by state (2020 Socrata
+  layout, New York City apart from New York, a ``United States`` row, counts of 1–9 suppressed), the
+  COVID deaths being the weekly sums of the simulated deaths, complete epiweeks only.
+
+Each has backfill: the file for issue date *d* holds data through *d − 1* (NCHS: the weeks ended by then),
+and the most recent days (weeks) are incomplete, so the file for *d* revises the last days of the file for
+*d − 1* upward, as the real sources did.
 
 The same seed and issue date give the same bytes. Point an indicator at real data instead by setting its
 ``base_url`` (see ``luigi.cfg``).
@@ -18,11 +26,14 @@ Examples
 >>> frames = jhu_frames("2020-04-01", seed=0)
 >>> frames["confirmed"].columns[:3].tolist(), frames["confirmed"].columns[-1]
 (['UID', 'iso2', 'iso3'], '3/31/20')
+>>> hhs_response("2020-04-01")["epidata"][-1]["date"], nchs_table("2020-04-01")["end_week"].iloc[-1]
+(20200331, '2020-03-28T00:00:00.000')
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 from functools import lru_cache
 from pathlib import Path
 
@@ -93,9 +104,15 @@ def _truth(seed: int):
 SETTLED_AFTER_DAYS = 8
 
 
-def _completeness(lag_days: np.ndarray) -> np.ndarray:
-    """Share of a day's final count already reported ``lag_days`` after it (1 = yesterday); all of it once settled."""
-    return np.where(lag_days >= SETTLED_AFTER_DAYS, 1.0, 1.0 - 0.45 * np.exp(-(lag_days - 1) / 1.5))
+def _completeness(lag_days: np.ndarray, *, gap: float = 0.45, scale: float = 1.5,
+                  settled: int = SETTLED_AFTER_DAYS) -> np.ndarray:
+    """Share of a day's final count already reported ``lag_days`` after it (1 = yesterday); all of it once settled.
+
+    ``1 − gap`` is reported at lag 1 and the rest comes in with time constant ``scale``; from lag ``settled``
+    on everything is in. The defaults are JHU's; HHS and NCHS pass their own.
+    """
+    lag_days = np.asarray(lag_days)
+    return np.where(lag_days >= settled, 1.0, 1.0 - gap * np.exp(-(lag_days - 1) / scale))
 
 
 def _reported(truth: np.ndarray, n_days: int) -> np.ndarray:
@@ -160,3 +177,305 @@ def write_jhu(folder, issue_date, *, seed: int = 0) -> dict[str, Path]:
         atomic_write_bytes(path, frame.to_csv(index=False).encode())
         paths[metric] = path
     return paths
+
+
+def _issue(issue_date, first: pd.Timestamp, what: str) -> pd.Timestamp:
+    """``issue_date`` as a Timestamp, checked to lie between ``first`` and the end of the simulated truth."""
+    issue = pd.Timestamp(issue_date)
+    last = FIRST_DAY + pd.Timedelta(days=HORIZON_DAYS)
+    if not first <= issue <= last:
+        raise ValueError(f"demo {what} issue dates run from {first.date()} to {last.date()}; got {issue.date()}")
+    return issue
+
+
+def _state_rows(seed: int):
+    """The JHU regions' (counties', ``Out of`` and ``Unassigned``) daily new cases and deaths as they happened.
+
+    The simulated truth without the reports' negative corrections (clipped at 0). Returns ``(row_state,
+    cases, deaths)``, ``row_state`` being the index of each row's state (50 states, DC, PR) in ``_regions()``.
+    """
+    counties, states = _regions()
+    cases, deaths = _truth(seed)
+    code_of = {sid: i for i, sid in enumerate(states["state_id"])}
+    n = len(states)
+    row_state = np.concatenate([counties["state_id"].map(code_of).to_numpy(), np.arange(n), np.arange(n)])
+    return row_state, np.maximum(cases, 0.0), np.maximum(deaths, 0.0)
+
+
+def _sum_rows(groups: np.ndarray, n_groups: int, values: np.ndarray) -> np.ndarray:
+    """Sum the rows of ``values`` into ``n_groups`` groups."""
+    member = np.zeros((n_groups, len(groups)))
+    member[groups, np.arange(len(groups))] = 1.0
+    return member @ values
+
+
+def _season(days: np.ndarray, peak_day_of_year: int = 45, sharpness: int = 4) -> np.ndarray:
+    """A yearly shape in [0, 1] over truth day indexes: 1 at ``peak_day_of_year``, near 0 half a year away."""
+    doy = (FIRST_DAY + pd.to_timedelta(days, "D")).day_of_year.to_numpy()
+    return np.maximum(0.0, np.cos(2 * np.pi * (doy - peak_day_of_year) / 365.25)) ** sharpness
+
+
+# ---- HHS: the Epidata covid_hosp state time series --------------------------------------------------------
+
+HHS_FILE = "covid_hosp.json"
+"""Name of the demo HHS response in its folder (the indicator's cache name, ``covid_hosp``)."""
+ADMISSION_LAG_DAYS = 7  # admissions follow reported cases by about a week
+ADMISSION_RATE = 0.04  # adult confirmed COVID admissions per case (7-day mean of cases, lagged)
+ADMISSION_MIX = {  # the HHS count columns the indicator reads -> multiple of the adult confirmed admissions
+    "previous_day_admission_adult_covid_confirmed": 1.0,
+    "previous_day_admission_adult_covid_suspected": 1.2,
+    "previous_day_admission_pediatric_covid_confirmed": 0.03,
+    "previous_day_admission_pediatric_covid_suspected": 0.1,
+}
+FLU_FIELD = "previous_day_admission_influenza_confirmed"
+FLU_ADMISSIONS = (1e-7, 2e-6)  # influenza admissions per person and day: off season, added at the mid-February peak
+HHS_BACKFILL = {"gap": 0.25, "scale": 2.0}  # milder than JHU's: hospitals report within a few days
+MA_FLU_GAP_AFTER = pd.Timestamp("2021-08-01")  # ma flu is null on Tuesdays after this (covidcast-indicators #1360)
+
+
+def _hhs_states() -> pd.DataFrame:
+    """The states HHS reports: every row of ``geodata/states.csv`` with a population (50, DC, 5 territories)."""
+    table = _read("states")
+    table = table[table["population"].notna()].copy()
+    table["population"] = table["population"].astype(float)
+    return table.reset_index(drop=True)
+
+
+@lru_cache(maxsize=4)
+def _hhs_truth(seed: int):
+    """Final daily admissions per HHS state and admission day (truth day index): ``(state ids, {field: array})``.
+
+    Expected adult confirmed COVID admissions are :data:`ADMISSION_RATE` × the state's 7-day mean of true
+    cases :data:`ADMISSION_LAG_DAYS` days earlier (times a per-state factor); territories without JHU
+    counties (as, gu, mp, vi) take their HHS region's per-capita rate. The other columns are multiples of it
+    (:data:`ADMISSION_MIX`); influenza is a small seasonal series. Counts are Poisson draws.
+    """
+    counties, states = _regions()
+    row_state, cases, _ = _state_rows(seed)
+    n_jhu = len(states)
+    state_cases = _sum_rows(row_state, n_jhu, cases)
+    smooth = pd.DataFrame(state_cases.T).rolling(7, min_periods=1).mean().to_numpy().T
+    lagged = np.zeros_like(smooth)
+    lagged[:, ADMISSION_LAG_DAYS:] = smooth[:, :-ADMISSION_LAG_DAYS]
+    jhu_pop = np.bincount(row_state[: len(counties)], counties["population"].to_numpy(), n_jhu)
+    hhs = _hhs_states()
+    jhu_index = {sid: i for i, sid in enumerate(states["state_id"])}
+    region_of_jhu = hhs.set_index("state_id")["hhs"].reindex(states["state_id"]).to_numpy()
+    per_capita = np.empty((len(hhs), HORIZON_DAYS))
+    for k, (sid, region) in enumerate(zip(hhs["state_id"], hhs["hhs"])):
+        if sid in jhu_index:
+            per_capita[k] = lagged[jhu_index[sid]] / jhu_pop[jhu_index[sid]]
+        else:  # a territory: its region's rate
+            members = region_of_jhu == region
+            per_capita[k] = lagged[members].sum(0) / jhu_pop[members].sum()
+    rng = np.random.default_rng([seed, 1])  # a stream of its own: the JHU truth is untouched
+    pop = hhs["population"].to_numpy()[:, None]
+    adult = ADMISSION_RATE * per_capita * pop * rng.lognormal(0, 0.2, (len(hhs), 1))
+    finals = {field: rng.poisson(share * adult).astype(np.float64) for field, share in ADMISSION_MIX.items()}
+    flu = pop * (FLU_ADMISSIONS[0] + FLU_ADMISSIONS[1] * _season(np.arange(HORIZON_DAYS)))
+    finals[FLU_FIELD] = rng.poisson(flu * rng.lognormal(0, 0.3, (len(hhs), 1))).astype(np.float64)
+    return hhs["state_id"].to_numpy(dtype=str), finals
+
+
+def hhs_response(issue_date, *, seed: int = 0) -> dict:
+    """The Epidata ``covid_hosp_state_timeseries`` response as published on ``issue_date``.
+
+    One row per HHS state (upper-case ``state``) and report ``date`` (YYYYMMDD) from 2020-01-23 through
+    ``issue_date − 1``; each row's ``previous_day_admission_*`` counts are for the day before its ``date``.
+    Rows carry ``state``, ``issue``, ``date`` and the five count columns the hhs indicator reads (the real
+    response has ~118 columns; the reader needs only these). Recent report dates are incomplete and filled
+    in by later issues; Massachusetts' influenza count is null on Tuesdays after 2021-08-01.
+
+    Examples
+    --------
+    >>> body = hhs_response("2020-11-30")
+    >>> body["result"], body["message"], len(body["epidata"]) == 56 * 312
+    (1, 'success', True)
+    >>> row = body["epidata"][-1]
+    >>> row["state"], row["issue"], row["date"], sorted(row)[:2]
+    ('WY', 20201130, 20201129, ['date', 'issue'])
+    """
+    issue = _issue(issue_date, FIRST_DAY + pd.Timedelta(days=2), "hhs")
+    n = (issue - FIRST_DAY).days - 1  # admission days FIRST_DAY .. issue − 2, reported FIRST_DAY + 1 .. issue − 1
+    ids, finals = _hhs_truth(seed)
+    reported_on = FIRST_DAY + pd.to_timedelta(np.arange(1, n + 1), "D")
+    complete = _completeness((issue - reported_on).days.to_numpy(), **HHS_BACKFILL)
+    admitted = reported_on - pd.Timedelta(days=1)
+    ma_flu_gap = (ids == "ma")[:, None] & ((admitted.day_of_week == 1) & (admitted > MA_FLU_GAP_AFTER))[None, :]
+    columns = {
+        "state": np.repeat(np.char.upper(ids), n).tolist(),
+        "issue": [int(f"{issue:%Y%m%d}")] * (len(ids) * n),
+        "date": np.tile(reported_on.strftime("%Y%m%d").astype(int).to_numpy(), len(ids)).tolist(),
+    }
+    for field, final in finals.items():
+        values = np.floor(final[:, :n] * complete).astype(np.int64).ravel().tolist()
+        if field == FLU_FIELD:
+            for i in np.flatnonzero(ma_flu_gap.ravel()):
+                values[i] = None
+        columns[field] = values
+    keys = list(columns)
+    rows = [dict(zip(keys, values)) for values in zip(*columns.values())]
+    return {"epidata": rows, "result": 1, "message": "success"}
+
+
+def write_hhs(folder, issue_date, *, seed: int = 0) -> Path:
+    """Write :data:`HHS_FILE` (compact JSON, as the API sends it) for ``issue_date`` into ``folder``, atomically.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> path = write_hhs(tempfile.mkdtemp(), "2020-06-01")
+    >>> path.name, path.read_bytes()[:25]
+    ('covid_hosp.json', b'{"epidata":[{"state":"AK"')
+    """
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / HHS_FILE
+    body = hhs_response(issue_date, seed=seed)
+    atomic_write_bytes(path, json.dumps(body, separators=(",", ":")).encode())
+    return path
+
+
+# ---- NCHS: provisional death counts by week and state (the CDC Socrata table) ----------------------------
+
+NCHS_FILE = "nchs_weekly_deaths.csv"
+"""Name of the demo NCHS table in its folder (the indicator's cache name, ``nchs_weekly_deaths``)."""
+NCHS_COLUMNS = ("data_as_of", "start_week", "end_week", "group", "state", "indicator", "covid_deaths",
+                "total_deaths", "percent_of_expected_deaths", "pneumonia_deaths", "pneumonia_and_covid_19_deaths",
+                "influenza_deaths", "pneumonia_influenza_or_covid_19_deaths", "footnote")
+NCHS_COUNTS = NCHS_COLUMNS[6:8] + NCHS_COLUMNS[9:13]
+NYC_COUNTIES = ("36005", "36047", "36061", "36081", "36085")  # NCHS reports New York City apart from New York
+DEATH_RATE = 0.0087 / 365.25  # all-cause deaths per person and day before COVID (winter ~10% higher)
+PNEUMONIA_SHARE = 0.065  # of non-COVID deaths
+PNEUMONIA_WITH_COVID = 0.45  # share of COVID deaths that also count as pneumonia deaths
+FLU_DEATHS = (1e-9, 2e-7)  # influenza deaths per person and day: off season, added at the mid-February peak
+NCHS_BACKFILL = {"gap": 0.5, "scale": 2.0, "settled": 8}  # in weeks: death certificates come in slowly
+SUPPRESSED = (1, 9)  # NCHS blanks counts in this range
+FOOTNOTE = ("One or more data cells have counts between 1–9 and have been suppressed in accordance with NCHS "
+            "confidentiality standards.")
+NATION_NAME, NYC_NAME = "United States", "New York City"
+_TIME = "%Y-%m-%dT00:00:00.000"
+
+
+def _first_sunday() -> int:
+    """Truth day index of the first Sunday (epiweek start) on or after :data:`FIRST_DAY`."""
+    return (6 - FIRST_DAY.day_of_week) % 7
+
+
+@lru_cache(maxsize=4)
+def _nchs_truth(seed: int):
+    """Final weekly counts per NCHS area (JHU states with New York City apart), by epiweek from the first Sunday.
+
+    Returns ``(names, week_ends, parts)``: ``parts`` holds ``covid``, ``noncovid``, ``pneumonia_only`` (not
+    COVID), ``pneumonia_and_covid``, ``influenza`` and ``expected`` (all-cause deaths expected without
+    COVID), each an array (area, week). COVID deaths are the weekly sums of the JHU truth's daily deaths
+    (without negative corrections); the rest are Poisson or binomial draws around rates per person.
+    """
+    counties, states = _regions()
+    row_state, _, deaths = _state_rows(seed)
+    names = states["state_name"].tolist() + [NYC_NAME]
+    nyc = len(states)
+    area = row_state.copy()
+    area[: len(counties)][counties["county"].isin(NYC_COUNTIES).to_numpy()] = nyc
+    row_pop = np.concatenate([counties["population"].to_numpy(), np.zeros(2 * len(states))])
+    pop = _sum_rows(area, len(names), row_pop[:, None])[:, 0]
+    start = _first_sunday()
+    n_weeks = (HORIZON_DAYS - start) // 7
+    days = slice(start, start + 7 * n_weeks)
+    daily = _sum_rows(area, len(names), deaths[:, days])
+    covid = daily.reshape(len(names), n_weeks, 7).sum(2)
+    mid_week = start + 3 + 7 * np.arange(n_weeks)
+    winter = 1 + 0.1 * np.cos(2 * np.pi * ((FIRST_DAY + pd.to_timedelta(mid_week, "D")).day_of_year - 15) / 365.25)
+    expected = 7 * DEATH_RATE * pop[:, None] * winter.to_numpy()[None, :]
+    rng = np.random.default_rng([seed, 2])
+    noncovid = rng.poisson(expected)
+    parts = {
+        "covid": covid,
+        "noncovid": noncovid.astype(np.float64),
+        "pneumonia_only": rng.binomial(noncovid, PNEUMONIA_SHARE).astype(np.float64),
+        "pneumonia_and_covid": rng.binomial(covid.astype(np.int64), PNEUMONIA_WITH_COVID).astype(np.float64),
+        "influenza": rng.poisson(7 * pop[:, None] * (FLU_DEATHS[0] + FLU_DEATHS[1] * _season(mid_week))
+                                 ).astype(np.float64),
+        "expected": expected,
+    }
+    week_ends = FIRST_DAY + pd.to_timedelta(mid_week + 3, "D")
+    return names, week_ends, parts
+
+
+def nchs_table(issue_date, *, seed: int = 0) -> pd.DataFrame:
+    """The NCHS weekly death-count table as published on ``issue_date``: complete weeks only.
+
+    The 2020 Socrata export's layout (``r8kw-7aab``): :data:`NCHS_COLUMNS`, group ``By week``, indicator
+    ``Week-ending``, ``start_week`` equal to ``end_week`` (the Saturday ending the epiweek), ``data_as_of``
+    the issue date. One row per area and week ending before ``issue_date``: ``United States`` (50 states,
+    DC and New York City; not Puerto Rico) first, then the states by name with ``New York City`` apart
+    from ``New York``, then ``Puerto Rico``. Counts of 1–9 are blank with the suppression footnote. The
+    last weeks are incomplete (provisional) and filled in by later issues; ``percent_of_expected_deaths``
+    is all-cause deaths over those expected without COVID.
+
+    Examples
+    --------
+    >>> table = nchs_table("2020-06-01")
+    >>> table.shape, table["end_week"].iloc[-1], table["state"].iloc[0], table["state"].iloc[-1]
+    ((972, 14), '2020-05-30T00:00:00.000', 'United States', 'Puerto Rico')
+    """
+    names, week_ends, parts = _nchs_truth(seed)
+    issue = _issue(issue_date, week_ends[0] + pd.Timedelta(days=1), "nchs")
+    k = int((week_ends < issue).sum())
+    lag_weeks = ((issue - pd.Timedelta(days=1) - week_ends[:k]).days.to_numpy() // 7) + 1
+    complete = _completeness(lag_weeks, **NCHS_BACKFILL)
+
+    def reported(part):
+        return np.floor(parts[part][:, :k] * complete)
+
+    covid = reported("covid")
+    both = np.minimum(reported("pneumonia_and_covid"), covid)
+    pneumonia = reported("pneumonia_only") + both
+    influenza = reported("influenza")
+    counts = {"covid_deaths": covid, "total_deaths": reported("noncovid") + covid, "pneumonia_deaths": pneumonia,
+              "pneumonia_and_covid_19_deaths": both, "influenza_deaths": influenza,
+              "pneumonia_influenza_or_covid_19_deaths": covid + pneumonia + influenza - both}
+    expected = parts["expected"][:, :k]
+    in_nation = np.array([name != "Puerto Rico" for name in names])
+    order = [NATION_NAME] + sorted(n for n in names if n != "Puerto Rico") + ["Puerto Rico"]
+    index = {name: i for i, name in enumerate(names)}
+    stack = {c: np.vstack([v[in_nation].sum(0, keepdims=True), v]) for c, v in counts.items()}
+    expected = np.vstack([expected[in_nation].sum(0, keepdims=True), expected])
+    rows = np.array([0 if name == NATION_NAME else index[name] + 1 for name in order])
+    ends = week_ends[:k].strftime(_TIME).to_numpy()
+    table = pd.DataFrame({
+        "data_as_of": issue.strftime(_TIME),
+        "start_week": np.tile(ends, len(order)),
+        "end_week": np.tile(ends, len(order)),
+        "group": "By week",
+        "state": np.repeat(order, k),
+        "indicator": "Week-ending",
+    })
+    suppressed = np.zeros(len(table), dtype=bool)
+    for column in NCHS_COUNTS:
+        values = stack[column][rows].ravel().astype(np.int64)
+        hidden = (values >= SUPPRESSED[0]) & (values <= SUPPRESSED[1])
+        suppressed |= hidden
+        table[column] = pd.array(values, dtype="Int64")
+        table.loc[hidden, column] = pd.NA
+    percent = stack["total_deaths"][rows].ravel() / expected[rows].ravel()
+    table["percent_of_expected_deaths"] = [f"{p:g}" for p in np.round(percent, 2)]
+    table["footnote"] = np.where(suppressed, FOOTNOTE, "")
+    return table[list(NCHS_COLUMNS)]
+
+
+def write_nchs(folder, issue_date, *, seed: int = 0) -> Path:
+    """Write :data:`NCHS_FILE` for ``issue_date`` into ``folder``, atomically.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> path = write_nchs(tempfile.mkdtemp(), "2020-06-01")
+    >>> path.name, path.read_text().splitlines()[1].split(",")[2:6]
+    ('nchs_weekly_deaths.csv', ['2020-02-01T00:00:00.000', 'By week', 'United States', 'Week-ending'])
+    """
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / NCHS_FILE
+    atomic_write_bytes(path, nchs_table(issue_date, seed=seed).to_csv(index=False).encode())
+    return path

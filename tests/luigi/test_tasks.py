@@ -22,14 +22,15 @@ DATE = dt.date(2020, 4, 15)
 @pytest.fixture
 def data_root(tmp_path):
     config = luigi.configuration.get_config()
-    saved = {key: config.get(section, key, None) for section, key in
-             (("delphi_signals", "data_root"), ("jhu-csse", "base_url"))}
+    demo_sources = ("jhu-csse", "hhs", "nchs-mortality")
+    saved = {(section, key): config.get(section, key, None) for section, key in
+             [("delphi_signals", "data_root")] + [(source, "base_url") for source in demo_sources]}
     config.set("delphi_signals", "data_root", str(tmp_path / "var"))
-    config.set("jhu-csse", "base_url", "demo")
+    for source in demo_sources:
+        config.set(source, "base_url", "demo")
     luigi.task_register.Register.clear_instance_cache()
     yield tmp_path / "var"
-    for key, value in saved.items():
-        section = "delphi_signals" if key == "data_root" else "jhu-csse"
+    for (section, key), value in saved.items():
         if value is None:
             config.remove_option(section, key)
         else:
@@ -108,3 +109,34 @@ def test_a_luigid_scheduler_runs_the_same_tasks(data_root, luigid):
         done = json.load(response)["response"]
     assert {task["name"] for task in done.values()} == {"Pull", "Export"}
     assert (data_root / "export" / "jhu-csse" / "20200320" / "_SUCCESS").exists()
+
+
+def test_hhs_and_nchs_exports_run_on_the_demo(data_root):
+    config = luigi.configuration.get_config()
+    starts = {"hhs": "2020-04-08", "nchs-mortality": "2020-03-22"}  # a few days and weeks keep the test fast
+    saved = {source: config.get(source, "export_start_date", None) for source in starts}
+    for source, start in starts.items():
+        config.set(source, "export_start_date", start)
+    luigi.task_register.Register.clear_instance_cache()
+    try:
+        result = luigi.build([Export(source="hhs", date=DATE), Export(source="nchs-mortality", date=DATE)],
+                             local_scheduler=True, detailed_summary=True)
+    finally:
+        for source, value in saved.items():
+            if value is None:
+                config.remove_option(source, "export_start_date")
+            else:
+                config.set(source, "export_start_date", value)
+        luigi.task_register.Register.clear_instance_cache()
+    assert result.status == LuigiStatusCode.SUCCESS, result.summary_text
+    assert (data_root / "demo" / "hhs" / "20200415" / "covid_hosp.json").exists()
+    assert (data_root / "demo" / "nchs-mortality" / "20200415" / "nchs_weekly_deaths.csv").exists()
+    assert (data_root / "input" / "hhs" / "20200415_covid_hosp.json").exists()
+    assert (data_root / "input" / "nchs-mortality" / "20200415_nchs_weekly_deaths.csv").exists()
+    hhs = json.loads((data_root / "export" / "hhs" / "20200415" / "_SUCCESS").read_text())
+    # report dates through 04-14 → admission days 04-08 .. 04-13: 6 days × 12 signals × 3 geo levels
+    assert hhs["file_count"] == 6 * 12 * 3 and hhs["files"][0] == "20200408_hhs_confirmed_admissions_covid_1d.csv"
+    nchs = json.loads((data_root / "export" / "nchs-mortality" / "20200415" / "_SUCCESS").read_text())
+    # complete weeks through the one ending Saturday 04-11: epiweeks 13, 14, 15 × 12 signals × state, nation
+    assert {name.split("_")[1] for name in nchs["files"]} == {"202013", "202014", "202015"}
+    assert nchs["file_count"] == 3 * 12 * 2
