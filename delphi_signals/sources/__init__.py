@@ -7,11 +7,15 @@
 
 Examples
 --------
->>> from delphi_signals.sources import fetch, Retry
->>> result = fetch("https://example.org/data/counts.csv", source="demo", data_root="var",
-...                retry=Retry(attempts=3, delay=1))  # doctest: +SKIP
->>> result.path  # doctest: +SKIP
-PosixPath('var/input/demo/20201130_counts.csv')
+>>> import pathlib, tempfile
+>>> from delphi_signals.sources import fetch
+>>> src = pathlib.Path(tempfile.mkdtemp()) / "counts.csv"
+>>> _ = src.write_text("geo_id,val\\n01001,3\\n")
+>>> result = fetch(str(src), source="demo", data_root=tempfile.mkdtemp(), day="2020-11-30")
+>>> result.path.name, result.skipped
+('20201130_counts.csv', False)
+
+An ``https://`` URL works the same way, with retries (``retry=Retry(attempts=3, delay=1)``).
 """
 
 from delphi_signals.sources.cache import FetchResult, cache_path, latest_cached, parse_day

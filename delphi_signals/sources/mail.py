@@ -86,9 +86,11 @@ def fetch_mail_attachment(
 
     Examples
     --------
-    >>> fetch_mail_attachment("inbox.mbox", source="chng", subject=r"^Daily counts \\d{8}$",
-    ...                       filename="*.csv", name="counts", day="2020-11-30")  # doctest: +SKIP
-    FetchResult(path=PosixPath('var/input/chng/20201130_counts.csv'), ...)
+    With an mbox file at hand (``tests/sources/test_sources_mail.py`` builds some)::
+
+        fetch_mail_attachment("inbox.mbox", source="chng", subject=r"^Daily counts \\d{8}$",
+                              filename="*.csv", name="counts", day="2020-11-30")
+        # FetchResult(path=PosixPath('var/input/chng/20201130_counts.csv'), ...)
     """
     box_path = Path(mailbox_path)
     kind = "maildir" if box_path.is_dir() else "mbox"
