@@ -4,6 +4,7 @@ from setuptools import find_packages, setup
 
 EXTRAS = {
     "db": ["sqlalchemy>=2", "pymysql"],
+    "luigi": [],  # luigi is a core dependency now (the delphi-signals command); kept so '.[luigi]' still installs
     "geo": ["geopandas>=1.0", "shapely>=2.1", "pyogrio", "matplotlib"],
     "dask": ["dask[array]", "distributed"],
     "sftp": ["paramiko"],

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from ...cube import stamp
 from ...io import write_csvs
-from ...log import get_logger
+from ...log import get_logger, progress
 from ...smooth import smooth
 from .. import params as P
 from .constants import DEFAULT_BASE_URL, GEO_RES, METRICS, SENSORS, SMOOTHERS, SOURCE
@@ -50,7 +50,7 @@ def run_module(params: dict) -> list[Path]:
         cumulative = pull_data(metric, base_url=indicator.get("base_url", DEFAULT_BASE_URL),
                                data_root=P.data_root(params), issue_date=P.issue_date(params),
                                force=bool(indicator.get("force_pull", False)))
-        for geo_res in GEO_RES:
+        for geo_res in progress(GEO_RES, desc=f"{SOURCE} {metric}", unit="geo level"):
             for name, cube in build_signals(cumulative, metric, geo_res):
                 paths = write_csvs(cube, export_dir, start=start, end=end)
                 written += paths
