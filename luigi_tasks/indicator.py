@@ -19,7 +19,13 @@ import luigi
 from delphi_signals.indicators.registry import RAW_INPUTS, indicator_module, pull_inputs
 from delphi_signals.log import get_logger
 from delphi_signals.sources import cache_path
-from delphi_signals.sources.demo import HHS_FILE, NCHS_FILE, write_hhs, write_jhu, write_nchs
+from delphi_signals.sources.demo import (
+    HHS_FILE,
+    NCHS_FILE,
+    write_hhs,
+    write_jhu,
+    write_nchs,
+)
 
 from .config import DelphiSignals, source_config
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from itertools import product
 from pathlib import Path
 
@@ -10,9 +9,9 @@ import pandas as pd
 
 from ...cube import stamp
 from ...io import write_csvs
-from ...log import get_logger
 from ...smooth import smooth
 from .. import params as P
+from ..report import RunReport
 from .constants import GEOS, MA_FLU_SIGNAL, SENSORS, SIGNAL_COLUMNS, SMOOTHERS, SOURCE
 from .data_tools import massachusetts_flu_fix, state_cube
 from .geo import geo_map
@@ -48,22 +47,13 @@ def run_module(params: dict) -> list[Path]:
     list of pathlib.Path
         The CSV files written.
     """
-    started = time.perf_counter()
-    log = get_logger(__name__, source=SOURCE, filename=(params.get("common") or {}).get("log_filename"))
+    report = RunReport(SOURCE, params)
     export_dir = P.export_dir(params)
     start, end = P.export_range(params)
     frame = pull_data(params)
     first_day = frame["date"].min() - pd.Timedelta(days=1)
-    written: list[Path] = []
-    newest = []
     for signal, geo_res, cube in build_signals(frame):
         lo = first_day + pd.Timedelta(days=6) if signal.endswith("_7dav") else first_day
         lo = max(lo, start) if start is not None else lo
-        paths = write_csvs(cube, export_dir, start=lo, end=end)
-        written.extend(paths)
-        if paths:
-            newest.append(paths[-1].name[:8])
-    log.info("Completed indicator run", elapsed_time_in_seconds=round(time.perf_counter() - started, 2),
-             csv_export_count=len(written), export_dir=str(export_dir),
-             oldest_final_export_date=min(newest) if newest else None)
-    return written
+        report.add(write_csvs(cube, export_dir, start=lo, end=end))
+    return report.finish(export_dir)

@@ -12,7 +12,15 @@ import scipy.sparse as sp
 from ...errors import InputError
 from ...log import get_logger
 from ...timeaxis import time_axis
-from .constants import CRUISE_SHIPS, DATE_COLUMN, EXTRA_ID_COLUMNS, ID_COLUMNS, TERRITORY_UIDS, UID_SPLITS, UTAH_DISTRICTS
+from .constants import (
+    CRUISE_SHIPS,
+    DATE_COLUMN,
+    EXTRA_ID_COLUMNS,
+    ID_COLUMNS,
+    TERRITORY_UIDS,
+    UID_SPLITS,
+    UTAH_DISTRICTS,
+)
 
 log = get_logger(__name__)
 

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 from ...cube import stamp
 from ...io import write_csvs
-from ...log import get_logger, progress
+from ...log import progress
 from ...smooth import smooth
 from .. import params as P
+from ..report import RunReport
 from .constants import DEFAULT_BASE_URL, GEO_RES, METRICS, SENSORS, SMOOTHERS, SOURCE
 from .data_tools import incidence
 from .geo import geo_map
@@ -39,24 +39,15 @@ def run_module(params: dict) -> list[Path]:
 
     Returns the written CSV paths; logs ``"Completed indicator run"`` with the counts and timings.
     """
-    started = time.perf_counter()
-    log = get_logger(__name__, source=SOURCE)
+    report = RunReport(SOURCE, params)
     export_dir = P.export_dir(params)
     start, end = P.export_range(params)
     indicator = params.get("indicator") or {}
-    written: list[Path] = []
-    newest = {}
     for metric in METRICS:
         cumulative = pull_data(metric, base_url=indicator.get("base_url", DEFAULT_BASE_URL),
                                data_root=P.data_root(params), issue_date=P.issue_date(params),
                                force=bool(indicator.get("force_pull", False)))
         for geo_res in progress(GEO_RES, desc=f"{SOURCE} {metric}", unit="geo level"):
-            for name, cube in build_signals(cumulative, metric, geo_res):
-                paths = write_csvs(cube, export_dir, start=start, end=end)
-                written += paths
-                if paths:
-                    newest[name] = max(newest.get(name, ""), max(p.name[:8] for p in paths))
-    oldest_final = min(newest.values()) if newest else None
-    log.info("Completed indicator run", elapsed_time_in_seconds=round(time.perf_counter() - started, 2),
-             csv_export_count=len(written), oldest_final_export_date=oldest_final, export_dir=str(export_dir))
-    return written
+            for _name, cube in build_signals(cumulative, metric, geo_res):
+                report.add(write_csvs(cube, export_dir, start=start, end=end))
+    return report.finish(export_dir)

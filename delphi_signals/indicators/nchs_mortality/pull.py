@@ -12,8 +12,17 @@ from ...geo import geodata_dir
 from ...log import get_logger
 from ...sources import fetch
 from .. import params as P
-from .constants import (ALIASES, CACHE_NAME, COLUMNS, DEFAULT_BASE_URL, METRICS, NOT_STATES, OPTIONAL, SOURCE,
-                        WEEKLY_GROUP)
+from .constants import (
+    ALIASES,
+    CACHE_NAME,
+    COLUMNS,
+    DEFAULT_BASE_URL,
+    METRICS,
+    NOT_STATES,
+    OPTIONAL,
+    SOURCE,
+    WEEKLY_GROUP,
+)
 
 log = get_logger(__name__, source=SOURCE)
 

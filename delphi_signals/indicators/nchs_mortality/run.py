@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from itertools import product
 from pathlib import Path
 
@@ -10,9 +9,9 @@ import pandas as pd
 
 from ...cube import stamp
 from ...io import write_csvs
-from ...log import get_logger
 from ...timeaxis import week_start
 from .. import params as P
+from ..report import RunReport
 from .constants import GEOS, METRICS, SENSORS, SOURCE
 from .data_tools import fold_new_york_city, state_cube
 from .geo import geo_map
@@ -43,19 +42,10 @@ def run_module(params: dict) -> list[Path]:
     list of pathlib.Path
         The CSV files written.
     """
-    started = time.perf_counter()
-    log = get_logger(__name__, source=SOURCE, filename=(params.get("common") or {}).get("log_filename"))
+    report = RunReport(SOURCE, params)
     export_dir = P.export_dir(params)
     start, end = P.export_range(params)
     table = pull_data(params)
-    written: list[Path] = []
-    newest = []
     for _signal, _geo_res, cube in build_signals(table):
-        paths = write_csvs(cube, export_dir, start=_week(start), end=_week(end))
-        written.extend(paths)
-        if paths:
-            newest.append(paths[-1].name.split("_")[1])
-    log.info("Completed indicator run", elapsed_time_in_seconds=round(time.perf_counter() - started, 2),
-             csv_export_count=len(written), export_dir=str(export_dir),
-             oldest_final_export_week=min(newest) if newest else None)
-    return written
+        report.add(write_csvs(cube, export_dir, start=_week(start), end=_week(end)))
+    return report.finish(export_dir)
