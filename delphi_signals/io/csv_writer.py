@@ -140,6 +140,6 @@ def write_csvs(cube, export_dir, *, start=None, end=None, write_empty=False, mis
             path = export_dir / f"{prefixes[c0 + j - lo]}{suffix}"
             atomic_write_bytes(path, header + out[j, : lengths[j]].tobytes())
             written.append(path)
-    log.info("exported csv files", source=attrs["source"], signal=attrs["signal"], geo_type=attrs["geo_type"],
+    log.debug("exported csv files", source=attrs["source"], signal=attrs["signal"], geo_type=attrs["geo_type"],
              time_type=attrs["time_type"], count=len(written), export_dir=str(export_dir))
     return written
