@@ -104,32 +104,28 @@ def reference_smooth(x, **kwargs):
     return np.array([reference_smooth_series(row, **kwargs) for row in x])
 
 
-def reference_window_stderr(se, window, min_count=None):
-    """sqrt(sum se^2) / n over the valid values of each trailing window (n >= min_count, default window)."""
-    se = np.atleast_2d(np.asarray(se, dtype=float))
-    out = np.full(se.shape, np.nan)
+def _trailing(values, window, min_count, reduce):
+    """``reduce`` of the valid values of each trailing window holding at least ``min_count`` (default window)."""
+    values = np.atleast_2d(np.asarray(values, dtype=float))
+    out = np.full(values.shape, np.nan)
     need = window if min_count is None else min_count
-    for r in range(se.shape[0]):
-        for t in range(se.shape[1]):
-            seen = se[r, max(0, t - window + 1):t + 1]
+    for r in range(values.shape[0]):
+        for t in range(values.shape[1]):
+            seen = values[r, max(0, t - window + 1):t + 1]
             ok = seen[~np.isnan(seen)]
             if len(ok) >= need and len(ok):
-                out[r, t] = np.sqrt(np.sum(ok**2)) / len(ok)
+                out[r, t] = reduce(ok)
     return out
+
+
+def reference_window_stderr(se, window, min_count=None):
+    """sqrt(sum se^2) / n over the valid values of each trailing window (n >= min_count, default window)."""
+    return _trailing(se, window, min_count, lambda ok: np.sqrt(np.sum(ok**2)) / len(ok))
 
 
 def reference_window_sum(n, window, min_count=None):
     """Sum of the valid values of each trailing window (at least ``min_count``, default ``window``)."""
-    n = np.atleast_2d(np.asarray(n, dtype=float))
-    out = np.full(n.shape, np.nan)
-    need = window if min_count is None else min_count
-    for r in range(n.shape[0]):
-        for t in range(n.shape[1]):
-            seen = n[r, max(0, t - window + 1):t + 1]
-            ok = seen[~np.isnan(seen)]
-            if len(ok) >= need and len(ok):
-                out[r, t] = ok.sum()
-    return out
+    return _trailing(n, window, min_count, np.sum)
 
 
 @dataclass(frozen=True)
