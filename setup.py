@@ -3,14 +3,15 @@ from pathlib import Path
 from setuptools import find_packages, setup
 
 EXTRAS = {
-    "db": ["sqlalchemy>=2", "pymysql"],
+    "db": [],  # the database drivers are core dependencies now; kept so '.[db]' still installs
     "luigi": [],  # luigi is a core dependency now (the delphi-signals command); kept so '.[luigi]' still installs
     "geo": ["geopandas>=1.0", "shapely>=2.1", "pyogrio", "matplotlib"],
     "dask": ["dask[array]", "distributed"],
     "sftp": ["paramiko"],
     "s3": ["s3fs"],
     "gcs": ["gcsfs"],
-    "test": ["pytest", "hypothesis", "nbval", "ipykernel", "numbagg", "bottleneck", "paramiko", "pytest-sftpserver"],
+    "test": ["pytest", "hypothesis", "nbval", "ipykernel", "numbagg", "bottleneck", "paramiko", "pytest-sftpserver",
+             "setuptools>=70", "wheel"],
 }
 # everything a developer and CI need; the cloud-storage clients stay opt-in
 EXTRAS["all"] = sorted({dep for name, deps in EXTRAS.items() if name not in ("s3", "gcs") for dep in deps})
@@ -22,8 +23,12 @@ setup(
     long_description=Path(__file__).with_name("README.md").read_text(),
     long_description_content_type="text/markdown",
     python_requires=">=3.10",
-    packages=find_packages(include=["delphi_signals", "delphi_signals.*", "luigi_tasks", "luigi_tasks.*"]),
-    include_package_data=True,
+    packages=[*find_packages(include=["delphi_signals", "delphi_signals.*", "luigi_tasks", "luigi_tasks.*"]),
+              "delphi_signals._geodata"],
+    # geodata/ stays at the top of the checkout; a wheel carries its tables inside the package
+    package_dir={"delphi_signals._geodata": "geodata"},
+    package_data={"delphi_signals._geodata": ["*.csv", "*.csv.gz", "shapes/*.geojson.gz", "README.md"]},
+    exclude_package_data={"delphi_signals._geodata": ["*.py"]},
     install_requires=[
         "numpy>=1.26",
         "pandas>=2.2",
@@ -35,7 +40,17 @@ setup(
         "tqdm>=4.66",
         "fsspec[http]>=2024.6",
         "luigi>=3.7.3",  # the batch runner and the delphi-signals command
+        "sqlalchemy>=2",  # the epidata database (SQLite embedded; MariaDB/MySQL through pymysql)
+        "pymysql",
     ],
     extras_require=EXTRAS,
-    entry_points={"console_scripts": ["delphi-signals=luigi_tasks.cli:main"]},
+    entry_points={
+        "console_scripts": ["delphi-signals=luigi_tasks.cli:main"],
+        # every indicator declares itself once; the name is the source name (delphi_signals.indicators.registry)
+        "delphi_signals.indicators": [
+            "jhu-csse = delphi_signals.indicators.jhu:INDICATOR",
+            "hhs = delphi_signals.indicators.hhs_hosp:INDICATOR",
+            "nchs-mortality = delphi_signals.indicators.nchs_mortality:INDICATOR",
+        ],
+    },
 )

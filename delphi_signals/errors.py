@@ -39,6 +39,20 @@ class InputError(DelphiSignalsError, ValueError):
         super().__init__(f"{', '.join(where)}: {message}" if where else message)
 
 
+class UnknownNameError(InputError):
+    """A source, signal, geo type or other name this system does not know; the message lists the known ones.
+
+    Examples
+    --------
+    >>> str(UnknownNameError("source", "jhu", ["hhs", "jhu-csse"]))
+    "unknown source 'jhu'; known: hhs, jhu-csse"
+    """
+
+    def __init__(self, what: str, name, known):
+        self.what, self.name, self.known = what, name, list(known)
+        super().__init__(f"unknown {what} {name!r}; known: {', '.join(map(str, self.known)) or '(none)'}")
+
+
 class CubeContractError(DelphiSignalsError, ValueError):
     """A Dataset that breaks the signal-cube contract (see ``delphi_signals.cube``)."""
 

@@ -1,4 +1,7 @@
-"""Structured JSON logs, as upstream's ``get_structured_logger``: one JSON object per line on stderr.
+"""Structured logs, as upstream's ``get_structured_logger``: one JSON object per line on stderr.
+
+On a terminal the same events are rendered by structlog's console renderer, for a person to read;
+anywhere else (cron, Luigi workers, CI, files) they are JSON lines, for machines.
 
 Events are fixed strings; the facts go in named fields (``source``, ``signal``, ``geo_type``, ``issue``,
 ``file`` …). ``LOG_DEBUG=1`` in the environment lowers the level to DEBUG.
@@ -14,6 +17,12 @@ import structlog
 from tqdm.auto import tqdm
 
 _CONFIGURED = False
+
+
+def _renderer():
+    if sys.stderr.isatty():
+        return structlog.dev.ConsoleRenderer(colors=False)
+    return structlog.processors.JSONRenderer(sort_keys=True)
 
 
 def _configure(filename: str | None = None) -> None:
@@ -41,7 +50,7 @@ def _configure(filename: str | None = None) -> None:
                 structlog.processors.TimeStamper(fmt="iso", utc=True),
                 structlog.processors.StackInfoRenderer(),
                 structlog.processors.format_exc_info,
-                structlog.processors.JSONRenderer(sort_keys=True),
+                _renderer(),
             ],
             logger_factory=structlog.stdlib.LoggerFactory(),
             wrapper_class=structlog.stdlib.BoundLogger,

@@ -3,7 +3,7 @@
 Tasks hold no domain logic: each calls one library function and writes its target last.
 """
 
-from .config import DelphiSignals, JhuCsseConfig, SourceConfig
+from .config import DelphiSignals, SourceConfig
 from .indicator import Export, Pull
 
-__all__ = ["DelphiSignals", "Export", "JhuCsseConfig", "Pull", "SourceConfig"]
+__all__ = ["DelphiSignals", "Export", "Pull", "SourceConfig"]

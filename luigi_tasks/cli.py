@@ -1,52 +1,109 @@
-"""``delphi-signals``: run the pipeline's Luigi tasks from the command line.
+"""``delphi-signals``: the one command line of the system (also ``python -m delphi_signals``).
 
-Exit codes: 0 every task succeeded (possibly after retries); 20 external data missing; 25 tasks not run
-(blocked upstream); 30 a task failed; 35 scheduling failed; 2 bad usage.
+Every subcommand lives on this parser and shares one exit-code table (:data:`EXIT`):
+
+====  =====================================================================================
+code  meaning
+====  =====================================================================================
+0     success
+1     the command ran and its checks found problems (validation errors, staleness complaints)
+2     bad usage (unknown option, source, signal or geo type)
+20    input missing, or a past issue the source cannot reproduce
+25    Luigi: tasks not run (blocked by a failed dependency)
+30    Luigi: a task failed
+35    Luigi: scheduling failed
+====  =====================================================================================
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
 import sys
 
-import luigi
-from luigi.execution_summary import LuigiStatusCode
-
-from .indicator import Export
-
+EXIT = {"ok": 0, "problems": 1, "usage": 2, "input_missing": 20, "not_run": 25, "failed": 30,
+        "scheduling_failed": 35}
 DEMO_DATE = dt.date(2020, 11, 30)
-EXIT_CODES = {
-    LuigiStatusCode.SUCCESS: 0,
-    LuigiStatusCode.SUCCESS_WITH_RETRY: 0,
-    LuigiStatusCode.MISSING_EXT: 20,
-    LuigiStatusCode.NOT_RUN: 25,
-    LuigiStatusCode.FAILED: 30,
-    LuigiStatusCode.FAILED_AND_SCHEDULING_FAILED: 30,
-    LuigiStatusCode.SCHEDULING_FAILED: 35,
-}
+
+
+def _luigi_exit_code(status) -> int:
+    from luigi.execution_summary import LuigiStatusCode as S
+
+    return {S.SUCCESS: EXIT["ok"], S.SUCCESS_WITH_RETRY: EXIT["ok"], S.MISSING_EXT: EXIT["input_missing"],
+            S.NOT_RUN: EXIT["not_run"], S.FAILED: EXIT["failed"], S.FAILED_AND_SCHEDULING_FAILED: EXIT["failed"],
+            S.SCHEDULING_FAILED: EXIT["scheduling_failed"]}.get(status, EXIT["failed"])
+
+
+def build(tasks, args) -> int:
+    """Run ``tasks`` on the local scheduler or the ``luigid`` at ``--scheduler-url``; the Luigi exit code."""
+    import luigi
+
+    kwargs = {"local_scheduler": True} if args.scheduler_url is None else {"scheduler_url": args.scheduler_url}
+    result = luigi.build(tasks, detailed_summary=True, workers=args.workers, **kwargs)
+    return _luigi_exit_code(result.status)
+
+
+def _export_summary(task) -> str:
+    manifest = json.loads(open(task.output().path).read())
+    return (f"{manifest['source']} issue {manifest['issue_date']}: {manifest['file_count']} files, "
+            f"{len(manifest['signals'])} signals at {', '.join(manifest['geo_types'])}, time values "
+            f"{manifest['first_time_value']}..{manifest['last_time_value']}, "
+            f"{manifest['elapsed_seconds']} s, in {task.folder()}")
 
 
 def run(args) -> int:
-    """Build ``Export(source, date)`` (and what it needs) on the local or a central scheduler."""
-    tasks = [Export(source=args.source, date=args.date)]
-    kwargs = {"local_scheduler": True} if args.scheduler_url is None else {"scheduler_url": args.scheduler_url}
-    result = luigi.build(tasks, detailed_summary=True, workers=args.workers, **kwargs)  # logs its summary
-    return EXIT_CODES.get(result.status, 30)
+    """Pull and export one issue of a source."""
+    from .indicator import Export
+
+    task = Export(source=args.source, date=args.date)
+    code = build([task], args)
+    if code == EXIT["ok"]:
+        print(_export_summary(task))
+    return code
+
+
+def _add_run(commands, source_names) -> None:
+    cmd = commands.add_parser("run", help="pull and export one issue of a source (default: the offline demo)")
+    cmd.add_argument("--source", default="jhu-csse", choices=source_names)
+    cmd.add_argument("--date", type=dt.date.fromisoformat, default=DEMO_DATE,
+                     help=f"issue date, YYYY-MM-DD (default {DEMO_DATE}, inside the demo source's range)")
+    _add_scheduler_options(cmd)
+    cmd.set_defaults(handler=run)
+
+
+def _add_scheduler_options(cmd) -> None:
+    cmd.add_argument("--workers", type=int, default=1)
+    cmd.add_argument("--scheduler-url", default=None, help="a luigid URL; default: the local scheduler")
+
+
+def parser() -> argparse.ArgumentParser:
+    """The command line's parser: every subcommand, with the registered sources as choices."""
+    from delphi_signals.indicators.registry import sources
+
+    top = argparse.ArgumentParser(prog="delphi-signals", description="Raw public-health data into versioned, "
+                                  "validated epidemiological signals.", epilog="exit codes: " + ", ".join(
+                                      f"{code} {name}" for name, code in EXIT.items()))
+    commands = top.add_subparsers(dest="command", required=True)
+    _add_run(commands, sources())
+    return top
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="delphi-signals", description=__doc__.splitlines()[0])
-    commands = parser.add_subparsers(dest="command", required=True)
-    cmd = commands.add_parser("run", help="pull and export one issue of a source (default: the offline demo)")
-    cmd.add_argument("--source", default="jhu-csse")
-    cmd.add_argument("--date", type=dt.date.fromisoformat, default=DEMO_DATE,
-                     help=f"issue date, YYYY-MM-DD (default {DEMO_DATE}, inside the demo source's range)")
-    cmd.add_argument("--workers", type=int, default=1)
-    cmd.add_argument("--scheduler-url", default=None, help="a luigid URL; default: the local scheduler")
-    cmd.set_defaults(handler=run)
-    args = parser.parse_args(argv)
-    return args.handler(args)
+    from delphi_signals.errors import DelphiSignalsError, UnknownNameError
+
+    args = parser().parse_args(argv)
+    try:
+        return args.handler(args)
+    except UnknownNameError as exc:
+        print(f"delphi-signals: {exc}", file=sys.stderr)
+        return EXIT["usage"]
+    except FileNotFoundError as exc:
+        print(f"delphi-signals: {exc}", file=sys.stderr)
+        return EXIT["input_missing"]
+    except DelphiSignalsError as exc:
+        print(f"delphi-signals: {exc}", file=sys.stderr)
+        return EXIT["problems"]
 
 
 if __name__ == "__main__":

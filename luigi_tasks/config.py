@@ -1,10 +1,18 @@
-"""Luigi configuration classes: every path and source setting comes from ``luigi.cfg`` through these."""
+"""Luigi configuration classes: every path and source setting comes from ``luigi.cfg`` through these.
+
+``[delphi_signals]`` holds the data root, the database URL and the params folder (defaults in
+:mod:`delphi_signals.layout`); each registered indicator gets a section named after its source
+(``[jhu-csse]``, ``[hhs]`` …), generated from the registry, so a new indicator needs no edit here.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import luigi
+
+from delphi_signals.indicators.registry import get_indicator, sources
+from delphi_signals.layout import DEFAULT_DATA_ROOT, DEFAULT_PARAMS_DIR, DataRoot
 
 
 class DelphiSignals(luigi.Config):
@@ -14,11 +22,23 @@ class DelphiSignals(luigi.Config):
     def get_task_family(cls):
         return "delphi_signals"
 
-    data_root = luigi.Parameter(default="var", description="root of input/, export/, reports/, receiving/ …")
+    data_root = luigi.Parameter(default=DEFAULT_DATA_ROOT,
+                                description="root of input/, export/, reports/, receiving/ …")
+    db_url = luigi.OptionalParameter(default=None,
+                                     description="SQLAlchemy URL of the epidata database (default: a SQLite file "
+                                                 "under the data root)")
+    params_dir = luigi.Parameter(default=DEFAULT_PARAMS_DIR,
+                                 description="folder of per-source params overrides, <source>.json")
     demo_seed = luigi.IntParameter(default=0, description="seed of the offline demo source")
 
     def root(self) -> Path:
         return Path(self.data_root)
+
+    def layout(self) -> DataRoot:
+        return DataRoot(self.data_root)
+
+    def database_url(self) -> str:
+        return self.db_url or self.layout().db_url()
 
 
 class SourceConfig(luigi.Config):
@@ -26,7 +46,7 @@ class SourceConfig(luigi.Config):
 
     source = ""
     base_url = luigi.Parameter(default="demo", description="'demo' for the offline simulation, else any fsspec "
-                               "URL or path template with {metric}")
+                               "URL or path (template) of the source's raw data")
     export_start_date = luigi.OptionalParameter(default=None, description="first day to export (default: all)")
     export_end_date = luigi.OptionalParameter(default=None, description="last day to export (default: all)")
 
@@ -35,31 +55,18 @@ class SourceConfig(luigi.Config):
         return cls.source
 
 
-class JhuCsseConfig(SourceConfig):
-    """Section ``[jhu-csse]``."""
-
-    source = "jhu-csse"
-
-
-class HhsConfig(SourceConfig):
-    """Section ``[hhs]``."""
-
-    source = "hhs"
+def _config_class(source: str) -> type[SourceConfig]:
+    name = "".join(part.capitalize() for part in source.replace("_", "-").split("-")) + "Config"
+    return type(name, (SourceConfig,), {"source": source, "__module__": __name__,
+                                        "__doc__": f"Section ``[{source}]``."})
 
 
-class NchsMortalityConfig(SourceConfig):
-    """Section ``[nchs-mortality]``."""
-
-    source = "nchs-mortality"
-
-
-SOURCE_CONFIGS = {cls.source: cls for cls in (JhuCsseConfig, HhsConfig, NchsMortalityConfig)}
+SOURCE_CONFIGS = {source: _config_class(source) for source in sources()}
 
 
 def source_config(source: str) -> SourceConfig:
-    """The config section of ``source``; an unknown source is a clear error."""
-    try:
-        return SOURCE_CONFIGS[source]()
-    except KeyError:
-        raise luigi.parameter.ParameterException(
-            f"unknown source {source!r}; known: {', '.join(sorted(SOURCE_CONFIGS))}") from None
+    """The config section of ``source``; an unknown source names the known ones."""
+    get_indicator(source)  # raises UnknownNameError listing the registered sources
+    if source not in SOURCE_CONFIGS:  # registered after this module was imported
+        SOURCE_CONFIGS[source] = _config_class(source)
+    return SOURCE_CONFIGS[source]()

@@ -1,121 +1,124 @@
 """The indicator stage: ``Pull(source, date)`` fetches raw files, ``Export(source, date)`` writes the CSVs.
 
 Targets (see ARCHITECTURE.md, "Pipeline stages"): the raw files ``input/<source>/<YYYYMMDD>_<name>.<ext>``,
-and ``export/<source>/<YYYYMMDD>/_SUCCESS``, a JSON manifest written last. The export is built in a temporary
-sibling directory and renamed into place, so a crash leaves the old state or the new one, never half.
+and ``export/<source>/<YYYYMMDD>/_SUCCESS``, a JSON manifest written last. The export is built in a staging
+sibling and swapped into place in one step (:func:`delphi_signals.atomic.swap_dir`), so a crash at any
+instant leaves the old export or the new one, never half of either, and never neither.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import resource
-import shutil
 import time
 from pathlib import Path
 
 import luigi
 
-from delphi_signals.indicators.registry import RAW_INPUTS, indicator_module, pull_inputs
+from delphi_signals import atomic
+from delphi_signals.indicators.params import indicator_params
+from delphi_signals.indicators.registry import get_indicator
+from delphi_signals.io import parse_filename
 from delphi_signals.log import get_logger
 from delphi_signals.sources import cache_path
-from delphi_signals.sources.demo import (
-    HHS_FILE,
-    NCHS_FILE,
-    write_hhs,
-    write_jhu,
-    write_nchs,
-)
 
 from .config import DelphiSignals, source_config
 
-DEMO_FILES = {
-    "jhu-csse": (write_jhu, "time_series_covid19_{metric}_US.csv"),
-    "hhs": (write_hhs, HHS_FILE),
-    "nchs-mortality": (write_nchs, NCHS_FILE),
-}
-"""source → (the demo writer, the base_url it serves, relative to the day's demo folder)"""
-DEMO_SOURCES = set(DEMO_FILES)
 
+def base_url(source: str, date) -> str:
+    """The configured URL template, or the offline demo's files for ``date`` (written first) when it is ``demo``.
 
-def _base_url(source: str, date, root: Path) -> str:
-    """The configured URL template, or the demo files for ``date`` (written first) when it is ``demo``.
-
-    The demo files of a day live in ``<root>/demo/<source>/<YYYYMMDD>/``, named as the source's raw inputs
-    (``RAW_INPUTS``), and are written only if one is missing.
+    The demo files of a day live in ``<data_root>/demo/<source>/<YYYYMMDD>/``, named as the source's raw inputs,
+    and are written only if one is missing.
     """
     url = source_config(source).base_url
     if url != "demo":
         return url
-    if source not in DEMO_SOURCES:
+    indicator = get_indicator(source)
+    if indicator.demo is None:
         raise luigi.parameter.ParameterException(
-            f"the offline demo covers {', '.join(sorted(DEMO_SOURCES))}; set base_url in the [{source}] section")
-    write, name = DEMO_FILES[source]
-    folder = root / "demo" / source / f"{date:%Y%m%d}"
-    if not all((folder / f"{raw}.{ext}").exists() for raw, ext in RAW_INPUTS[source]):
-        write(folder, date, seed=DelphiSignals().demo_seed)
-    return str(folder / name)
+            f"the offline demo does not cover {source}; set base_url in the [{source}] section of luigi.cfg")
+    folder = DelphiSignals().layout().demo(source, date)
+    if not all((folder / f"{raw}.{ext}").exists() for raw, ext in indicator.raw_inputs):
+        indicator.demo(folder, date, seed=DelphiSignals().demo_seed)
+    return str(folder / indicator.demo_base_url)
 
 
-def indicator_params(source: str, date, export_dir: Path) -> dict:
-    """The ``params`` dict an indicator's ``run_module`` takes, from ``luigi.cfg``."""
-    config, root = source_config(source), DelphiSignals().root()
-    return {
-        "common": {"export_dir": str(export_dir), "input_dir": str(root / "input"), "issue_date": date.isoformat()},
-        "indicator": {"base_url": _base_url(source, date, root), "export_start_date": config.export_start_date,
-                      "export_end_date": config.export_end_date},
-    }
+def params_for(source: str, date, export_dir: Path | None = None) -> dict:
+    """The ``params`` dict of one issue: the indicator's defaults, ``params/<source>.json``, then ``luigi.cfg``."""
+    config, settings = source_config(source), DelphiSignals()
+    common = {"input_dir": str(settings.layout().path / "input"), "issue_date": date.isoformat(),
+              "export_dir": None if export_dir is None else str(export_dir)}
+    indicator = {"base_url": base_url(source, date), "export_start_date": config.export_start_date,
+                 "export_end_date": config.export_end_date}
+    return indicator_params(get_indicator(source).params_defaults, source=source, params_dir=settings.params_dir,
+                            common=common, indicator=indicator)
 
 
-class Pull(luigi.Task):
-    """Fetch the source's raw files for one issue date into the dated input cache."""
+def peak_memory_mb() -> float:
+    """The process's peak resident memory so far, in MiB."""
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
+class SourceTask(luigi.Task):
+    """A task about one source and one issue date; an unknown source fails at construction, naming the known."""
 
     source = luigi.Parameter(description="source name, e.g. jhu-csse")
     date = luigi.DateParameter(description="issue date")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        get_indicator(self.source)
+
+
+class Pull(SourceTask):
+    """Fetch the source's raw files for one issue date into the dated input cache."""
 
     def output(self):
         root = DelphiSignals().root()
         return {name: luigi.LocalTarget(cache_path(root, self.source, self.date, name, ext))
-                for name, ext in RAW_INPUTS[self.source]}
+                for name, ext in get_indicator(self.source).raw_inputs}
 
     def run(self):
         self.set_status_message("fetching")
-        pull_inputs(self.source, indicator_params(self.source, self.date, Path("unused")))
+        get_indicator(self.source).pull(params_for(self.source, self.date))
 
 
-class Export(luigi.Task):
+def manifest(source: str, date, paths: list[Path], started: float) -> dict:
+    """The ``_SUCCESS`` manifest of an export: what was written, its time span, and what it cost."""
+    names = [parse_filename(p) for p in paths]
+    times = sorted({n.time_value for n in names})
+    return {
+        "source": source, "issue_date": date.isoformat(), "files": sorted(p.name for p in paths),
+        "file_count": len(paths), "bytes": sum(p.stat().st_size for p in paths),
+        "signals": sorted({n.signal for n in names}), "geo_types": sorted({n.geo_type for n in names}),
+        "first_time_value": times[0] if times else None, "last_time_value": times[-1] if times else None,
+        "elapsed_seconds": round(time.perf_counter() - started, 3), "peak_memory_mb": peak_memory_mb(),
+    }
+
+
+class Export(SourceTask):
     """Run the source's indicator for one issue date and export its CSVs."""
-
-    source = luigi.Parameter(description="source name, e.g. jhu-csse")
-    date = luigi.DateParameter(description="issue date")
 
     def requires(self):
         return Pull(source=self.source, date=self.date)
 
-    def _folder(self) -> Path:
-        return DelphiSignals().root() / "export" / self.source / f"{self.date:%Y%m%d}"
+    def folder(self) -> Path:
+        return DelphiSignals().layout().export(self.source, self.date)
 
     def output(self):
-        return luigi.LocalTarget(self._folder() / "_SUCCESS")
+        return luigi.LocalTarget(self.folder() / "_SUCCESS")
 
     def run(self):
         started = time.perf_counter()
-        final = self._folder()
-        staging = final.with_name(f".{final.name}.tmp-{os.getpid()}")
-        shutil.rmtree(staging, ignore_errors=True)
+        final = self.folder()
+        atomic.remove_stale(final)
+        staging = atomic.staging_dir(final)
         self.set_status_message("running indicator")
-        paths = indicator_module(self.source).run_module(indicator_params(self.source, self.date, staging))
-        manifest = {
-            "source": self.source, "issue_date": self.date.isoformat(), "files": sorted(p.name for p in paths),
-            "file_count": len(paths), "bytes": sum(p.stat().st_size for p in paths),
-            "elapsed_seconds": round(time.perf_counter() - started, 3),
-            "peak_memory_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
-        }
-        staging.mkdir(parents=True, exist_ok=True)
-        (staging / "_SUCCESS").write_text(json.dumps(manifest, indent=1))
-        if final.exists():  # a rerun replaces the whole day's export
-            shutil.rmtree(final)
-        os.replace(staging, final)
+        paths = get_indicator(self.source).run_module(params_for(self.source, self.date, staging))
+        summary = manifest(self.source, self.date, paths, started)
+        atomic.write_text(staging / "_SUCCESS", json.dumps(summary, indent=1))
+        atomic.swap_dir(staging, final)
         get_logger(__name__, source=self.source).info(
-            "export finished", issue=self.date.isoformat(), file_count=len(paths),
-            elapsed_seconds=manifest["elapsed_seconds"])
+            "export finished", issue=self.date.isoformat(), file_count=summary["file_count"],
+            elapsed_seconds=summary["elapsed_seconds"], export_dir=str(final))

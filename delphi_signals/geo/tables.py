@@ -33,8 +33,14 @@ _PAIRS = {
 
 
 def geodata_dir() -> Path:
-    """The folder holding the geography tables: ``$DELPHI_SIGNALS_GEODATA`` or ``<checkout>/geodata``."""
-    path = Path(os.environ.get(GEODATA_ENV) or Path(__file__).resolve().parents[2] / "geodata")
+    """The folder holding the geography tables.
+
+    ``$DELPHI_SIGNALS_GEODATA`` if set, else ``<checkout>/geodata`` when running from a checkout (or an
+    editable install), else the copy a wheel ships inside the package (``delphi_signals/_geodata``).
+    """
+    here = Path(__file__).resolve().parents[1]
+    checkout, shipped = here.parent / "geodata", here / "_geodata"
+    path = Path(os.environ.get(GEODATA_ENV) or (checkout if (checkout / "counties.csv").is_file() else shipped))
     if not (path / "counties.csv").is_file():
         raise InputError(f"no geography tables in {path}: set ${GEODATA_ENV} to the geodata/ folder of a "
                          "delphi-signals checkout, or rebuild them with `python geodata/build.py`")

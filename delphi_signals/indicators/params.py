@@ -20,6 +20,7 @@ Keys read by the indicators here::
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import json
 from pathlib import Path
@@ -29,13 +30,54 @@ import pandas as pd
 from ..errors import InputError
 
 
-def read_params(path="params.json") -> dict:
-    """Read a ``params.json`` file, naming the file on a syntax error."""
-    path = Path(path)
-    try:
-        return json.loads(path.read_text())
-    except json.JSONDecodeError as exc:
-        raise InputError(f"not valid JSON: {exc.msg}", file=path, line=exc.lineno) from None
+def deep_merge(base: dict, override: dict) -> dict:
+    """``base`` updated by ``override``, recursively for nested dicts (lists and scalars are replaced).
+
+    Examples
+    --------
+    >>> deep_merge({"validation": {"static": {"a": 1, "b": 2}}}, {"validation": {"static": {"b": 3}}})
+    {'validation': {'static': {'a': 1, 'b': 3}}}
+    """
+    out = copy.deepcopy(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = deep_merge(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def params_file(params_dir, source: str) -> Path:
+    """``<params_dir>/<source>.json``: a source's overrides, in upstream's ``params.json`` layout."""
+    return Path(params_dir) / f"{source}.json"
+
+
+def indicator_params(defaults: dict, *, source: str, params_dir=None, common: dict | None = None,
+                     indicator: dict | None = None) -> dict:
+    """An indicator's params: its ``defaults``, deep-merged with ``params/<source>.json`` if it exists, then
+    with the run's ``common`` and ``indicator`` values (``None`` values leave the default in place).
+
+    A params file that is not valid JSON is an :class:`~delphi_signals.errors.InputError` naming the file
+    and line.
+
+    Examples
+    --------
+    >>> p = indicator_params({"validation": {"static": {"missing_se_allowed": True}}}, source="x",
+    ...                      common={"issue_date": "2020-11-30"})
+    >>> p["validation"]["static"]["missing_se_allowed"], p["common"]["issue_date"]
+    (True, '2020-11-30')
+    """
+    params = copy.deepcopy(defaults)
+    if params_dir is not None:
+        path = params_file(params_dir, source)
+        if path.exists():
+            try:
+                params = deep_merge(params, json.loads(path.read_text()))
+            except json.JSONDecodeError as exc:
+                raise InputError(f"not valid JSON: {exc.msg}", file=path, line=exc.lineno) from None
+    run = {"common": common or {}, "indicator": indicator or {}}
+    run = {section: {k: v for k, v in values.items() if v is not None} for section, values in run.items()}
+    return deep_merge(params, run)
 
 
 def _get(params: dict, section: str, key: str, default=None):

@@ -1,44 +1,59 @@
-"""Which indicator package serves which source name, and the raw inputs each one pulls."""
+"""Which indicators exist: every :class:`~.contract.Indicator` registered under the entry-point group
+``delphi_signals.indicators``.
+
+A package adds an indicator by declaring, in its own ``setup.py`` or ``pyproject.toml``::
+
+    entry_points={"delphi_signals.indicators": ["my-source = my_package:INDICATOR"]}
+
+The entry point's name is the source name; the object it points to is the package's ``Indicator``.
+"""
 
 from __future__ import annotations
 
-import importlib
+from importlib.metadata import entry_points
 
-from ..errors import InputError
+from ..errors import InputError, UnknownNameError
+from .contract import Indicator
 
-INDICATORS = {"jhu-csse": "jhu", "hhs": "hhs_hosp", "nchs-mortality": "nchs_mortality"}
-"""source name (as in the API and the export folder) → package under ``delphi_signals.indicators``"""
-
-RAW_INPUTS = {
-    "jhu-csse": [("time_series_covid19_confirmed_US", "csv"), ("time_series_covid19_deaths_US", "csv")],
-    "hhs": [("covid_hosp", "json")],
-    "nchs-mortality": [("nchs_weekly_deaths", "csv")],
-}
-"""source → the ``(name, ext)`` of each raw file its pull writes to ``input/<source>/<YYYYMMDD>_<name>.<ext>``"""
+GROUP = "delphi_signals.indicators"
 
 
-def _package(source: str) -> str:
-    if source not in INDICATORS:
-        raise InputError(f"no indicator serves source {source!r}; known: {', '.join(sorted(INDICATORS))}")
-    return f"{__package__}.{INDICATORS[source]}"
+def _entry_points() -> dict:
+    found = {}
+    for ep in entry_points(group=GROUP):
+        found.setdefault(ep.name, ep)  # the first distribution on sys.path wins, as for imports
+    return found
 
 
-def indicator_module(source: str):
-    """The ``run`` module (with ``run_module(params)``) of the indicator that serves ``source``."""
-    return importlib.import_module(f"{_package(source)}.run")
+def sources() -> list[str]:
+    """The registered source names, sorted.
+
+    Examples
+    --------
+    >>> {"jhu-csse", "hhs", "nchs-mortality"} <= set(sources())
+    True
+    """
+    return sorted(_entry_points())
 
 
-def pull_inputs(source: str, params: dict) -> None:
-    """Fetch (and check) the raw inputs of ``source`` for ``params`` into the dated input cache."""
-    pull = importlib.import_module(f"{_package(source)}.pull")
-    if source == "jhu-csse":
-        from . import params as P
-        from .jhu.constants import DEFAULT_BASE_URL, METRICS
+def get_indicator(source: str) -> Indicator:
+    """The indicator registered for ``source``; an unknown source names the known ones.
 
-        indicator = params.get("indicator") or {}
-        for metric in METRICS:
-            pull.pull_data(metric, base_url=indicator.get("base_url") or DEFAULT_BASE_URL,
-                           data_root=P.data_root(params), issue_date=P.issue_date(params),
-                           force=bool(indicator.get("force_pull")))
-    else:
-        pull.pull_data(params)
+    Examples
+    --------
+    >>> get_indicator("jhu-csse").signals.names()[:2]
+    ['confirmed_incidence_num', 'confirmed_cumulative_num']
+    """
+    eps = _entry_points()
+    if source not in eps:
+        raise UnknownNameError("source", source, sorted(eps))
+    indicator = eps[source].load()
+    if not isinstance(indicator, Indicator) or indicator.source != source:
+        raise InputError(f"entry point {eps[source].value!r} of group {GROUP} must be an Indicator with "
+                         f"source {source!r}")
+    return indicator
+
+
+def indicators() -> list[Indicator]:
+    """Every registered indicator, by source name."""
+    return [get_indicator(s) for s in sources()]

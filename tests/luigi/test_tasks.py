@@ -13,6 +13,7 @@ import luigi
 import pytest
 from luigi.execution_summary import LuigiStatusCode
 
+from delphi_signals.errors import UnknownNameError
 from luigi_tasks import Export, Pull
 from luigi_tasks.cli import main
 
@@ -67,9 +68,13 @@ def test_bad_input_fails_the_task_and_exports_nothing(data_root, realdata):
     assert not (data_root / "export" / "jhu-csse" / "20200311").exists()
 
 
-def test_unknown_source_is_a_clear_error(data_root):
-    result = luigi.build([Pull(source="nowhere", date=DATE)], local_scheduler=True, detailed_summary=True)
-    assert result.status in (LuigiStatusCode.SCHEDULING_FAILED, LuigiStatusCode.FAILED)
+def test_unknown_source_is_a_clear_error(data_root, capsys):
+    with pytest.raises(UnknownNameError, match=r"unknown source 'nowhere'; known: hhs, jhu-csse, nchs-mortality"):
+        Pull(source="nowhere", date=DATE)
+    with pytest.raises(SystemExit) as exit_info:  # the command line offers the registered sources only
+        main(["run", "--source", "nowhere"])
+    assert exit_info.value.code == 2
+    assert "invalid choice: 'nowhere'" in capsys.readouterr().err
 
 
 def free_port():

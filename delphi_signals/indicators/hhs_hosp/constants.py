@@ -2,6 +2,8 @@
 
 import datetime as dt
 
+from ..contract import Catalogue
+
 SOURCE = "hhs"
 DEFAULT_BASE_URL = ("https://api.delphi.cmu.edu/epidata/covid_hosp_state_timeseries/"
                     "?states={states}&dates=20200101-{end}")
@@ -36,8 +38,20 @@ MA_FLU_FIX_AFTER = dt.date(2021, 8, 1)
 MA_FLU_SIGNAL = "confirmed_admissions_influenza_1d"
 
 
+def _describe(parts: dict) -> dict:
+    window = SMOOTHERS[parts["smoother"]]
+    return dict(time_type="day", geo_types=GEOS, kind="rate" if SENSORS[parts["sensor"]] else "count",
+                smoothing=window, family=parts["base"],
+                representative=not SENSORS[parts["sensor"]] and window is None)
+
+
+CATALOGUE = Catalogue.product("{base}{sensor}{smoother}",
+                              {"base": SIGNAL_COLUMNS, "sensor": SENSORS, "smoother": SMOOTHERS}, _describe)
+"""The 12 signals: base × {count, ``_prop``} × {raw, ``_7dav``}."""
+
+
 def signal_names():
-    """The 12 exported signal names: base × {count, ``_prop``} × {raw, ``_7dav``}.
+    """The 12 exported signal names, in export order.
 
     Examples
     --------
@@ -47,4 +61,20 @@ def signal_names():
     >>> "sum_confirmed_suspected_admissions_covid_1d_prop_7dav" in names
     True
     """
-    return [f"{base}{sensor}{smoother}" for base in SIGNAL_COLUMNS for sensor in SENSORS for smoother in SMOOTHERS]
+    return CATALOGUE.names()
+
+
+RAW_INPUTS = ((CACHE_NAME, "json"),)
+
+PARAMS_DEFAULTS = {
+    "indicator": {"base_url": DEFAULT_BASE_URL, "export_start_date": None, "export_end_date": None},
+    "validation": {
+        "common": {"data_source": SOURCE, "span_length": 14, "min_expected_lag": {"all": "1"},
+                   "max_expected_lag": {"all": "7"}, "dry_run": False, "suppressed_errors": []},
+        "static": {"minimum_sample_size": 0, "missing_se_allowed": True, "missing_sample_size_allowed": True},
+        "dynamic": {"ref_window_size": 7, "smoothed_signals": [s.name for s in CATALOGUE if s.is_smoothed]},
+    },
+    "archive": {"backend": "filesystem"},
+    # upstream's hospital-admissions pipelines never used the differ: each issue delivers the whole export
+    "delivery": {"mode": "full"},
+}

@@ -1,5 +1,7 @@
 """Names and fixed facts of the JHU CSSE indicator (spec: indicators.md §8)."""
 
+from ..contract import Catalogue
+
 SOURCE = "jhu-csse"
 METRICS = ("confirmed", "deaths")
 DEFAULT_BASE_URL = (
@@ -25,23 +27,48 @@ SENSORS = {
 SMOOTHERS = {"": None, "7dav_": 7}  # signal prefix -> trailing moving-average window (None: raw)
 
 
+def _describe(parts: dict) -> dict | None:
+    window = SMOOTHERS[parts["smoother"]]
+    cumulative = parts["sensor"].startswith("cumulative")
+    if window and cumulative:  # no 7-day average of a running total
+        return None
+    return dict(time_type="day", geo_types=GEO_RES, kind="rate" if parts["sensor"].endswith("prop") else "count",
+                cumulative=cumulative, smoothing=window, family=parts["metric"],
+                representative=parts["sensor"] == "incidence_num" and window is None)
+
+
+CATALOGUE = Catalogue.product("{metric}_{smoother}{sensor}",
+                              {"smoother": SMOOTHERS, "metric": METRICS, "sensor": SENSORS.values()}, _describe)
+"""The 12 signals: metric × sensor × smoother, without 7-day cumulative signals."""
+
+
 def signal_names():
-    """The 12 exported signal names: metric × sensor × smoother, without 7-day cumulative signals.
+    """The 12 exported signal names, in export order.
 
     Examples
     --------
     >>> len(signal_names()), signal_names()[:2]
     (12, ['confirmed_incidence_num', 'confirmed_cumulative_num'])
     """
-    names = []
-    for prefix, window in SMOOTHERS.items():
-        for metric in METRICS:
-            for suffix in SENSORS.values():
-                if window and suffix.startswith("cumulative"):
-                    continue
-                names.append(f"{metric}_{prefix}{suffix}")
-    return names
+    return CATALOGUE.names()
 
+
+RAW_INPUTS = tuple((f"time_series_covid19_{metric}_US", "csv") for metric in METRICS)
+"""The raw files a pull writes: ``input/jhu-csse/<YYYYMMDD>_<name>.csv``."""
+
+PARAMS_DEFAULTS = {
+    "indicator": {"base_url": DEFAULT_BASE_URL, "export_start_date": None, "export_end_date": None},
+    # upstream's params.json.template for jhu, except dry_run: our validator blocks delivery
+    "validation": {
+        "common": {"data_source": SOURCE, "span_length": 14, "min_expected_lag": {"all": "1"},
+                   "max_expected_lag": {"all": "3"}, "dry_run": False,
+                   "suppressed_errors": [{"check_name": "check_val_lt_0"}]},
+        "static": {"minimum_sample_size": 0, "missing_se_allowed": True, "missing_sample_size_allowed": True},
+        "dynamic": {"ref_window_size": 7, "smoothed_signals": [s.name for s in CATALOGUE if s.is_smoothed]},
+    },
+    "archive": {"backend": "filesystem"},
+    "delivery": {"mode": "diff"},
+}
 
 # UIDs whose counts are split over several counties (weights: population shares, as upstream)
 UID_SPLITS = {

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ...cube import stamp
-from ...io import write_csvs
 from ...log import progress
 from ...smooth import smooth
 from .. import params as P
-from ..report import RunReport
-from .constants import DEFAULT_BASE_URL, GEO_RES, METRICS, SENSORS, SMOOTHERS, SOURCE
+from ..runner import export_signals, stamp_signal
+from .constants import CATALOGUE, DEFAULT_BASE_URL, GEO_RES, METRICS, SOURCE
 from .data_tools import incidence
 from .geo import geo_map
 from .pull import pull_data
@@ -22,16 +20,33 @@ def build_signals(cumulative, metric: str, geo_res: str):
                                        "value": incidence(cumulative["value"].values)})
     base = {"new_counts": new_counts, "cumulative_counts": cumulative}
     counts = {kind: geo_map(cube, geo_res, sensor_is_prop=False) for kind, cube in base.items()}
-    for sensor, suffix in SENSORS.items():
-        cumulative_sensor = suffix.startswith("cumulative")
-        kind = "cumulative_counts" if cumulative_sensor else "new_counts"
-        cube = counts[kind] if suffix.endswith("num") else geo_map(base[kind], geo_res, sensor_is_prop=True)
-        for prefix, window in SMOOTHERS.items():
-            if window and cumulative_sensor:
-                continue
-            smoothed = smooth(cube, "moving_average", window) if window else cube
-            name = f"{metric}_{prefix}{suffix}"
-            yield name, stamp(smoothed, signal=name, source=SOURCE)
+    for signal in CATALOGUE:
+        if dict(signal.parts)["metric"] != metric:
+            continue
+        kind = "cumulative_counts" if signal.cumulative else "new_counts"
+        cube = counts[kind] if signal.kind == "count" else geo_map(base[kind], geo_res, sensor_is_prop=True)
+        smoothed = smooth(cube, "moving_average", signal.smoothing) if signal.smoothing else cube
+        yield signal.name, stamp_signal(smoothed, signal, SOURCE)
+
+
+def _pull(metric: str, params: dict):
+    indicator = params.get("indicator") or {}
+    return pull_data(metric, base_url=indicator.get("base_url") or DEFAULT_BASE_URL, data_root=P.data_root(params),
+                     issue_date=P.issue_date(params), force=bool(indicator.get("force_pull", False)))
+
+
+def pull_inputs(params: dict) -> None:
+    """Fetch (and check) both metrics' raw files of one issue into the dated input cache."""
+    for metric in METRICS:
+        _pull(metric, params)
+
+
+def _cubes(params: dict):
+    for metric in METRICS:
+        cumulative = _pull(metric, params)
+        for geo_res in progress(GEO_RES, desc=f"{SOURCE} {metric}", unit="geo level"):
+            for _name, cube in build_signals(cumulative, metric, geo_res):
+                yield cube
 
 
 def run_module(params: dict) -> list[Path]:
@@ -39,15 +54,4 @@ def run_module(params: dict) -> list[Path]:
 
     Returns the written CSV paths; logs ``"Completed indicator run"`` with the counts and timings.
     """
-    report = RunReport(SOURCE, params)
-    export_dir = P.export_dir(params)
-    start, end = P.export_range(params)
-    indicator = params.get("indicator") or {}
-    for metric in METRICS:
-        cumulative = pull_data(metric, base_url=indicator.get("base_url", DEFAULT_BASE_URL),
-                               data_root=P.data_root(params), issue_date=P.issue_date(params),
-                               force=bool(indicator.get("force_pull", False)))
-        for geo_res in progress(GEO_RES, desc=f"{SOURCE} {metric}", unit="geo level"):
-            for _name, cube in build_signals(cumulative, metric, geo_res):
-                report.add(write_csvs(cube, export_dir, start=start, end=end))
-    return report.finish(export_dir)
+    return export_signals(SOURCE, CATALOGUE, params, _cubes(params))

@@ -1,5 +1,7 @@
 """Names and fixed facts of the NCHS mortality indicator (upstream ``nchs_mortality/constants.py``)."""
 
+from ..contract import Catalogue
+
 SOURCE = "nchs-mortality"
 DEFAULT_BASE_URL = "https://data.cdc.gov/api/views/r8kw-7aab/rows.csv?accessType=DOWNLOAD"
 """The Socrata table "Provisional COVID-19 Death Counts by Week Ending Date and State" as CSV."""
@@ -30,8 +32,17 @@ NOT_STATES = ("United States",)  # the table's own total: nation is aggregated f
 NEW_YORK, NEW_YORK_CITY = "New York", "New York City"  # NCHS reports NYC apart; we add it to NY
 
 
+def _describe(parts: dict) -> dict:
+    return dict(time_type="week", geo_types=GEOS, kind="rate" if SENSORS[parts["sensor"]] else "count",
+                family=parts["stem"], representative=not SENSORS[parts["sensor"]])
+
+
+CATALOGUE = Catalogue.product("{stem}_{sensor}", {"stem": METRICS.values(), "sensor": SENSORS}, _describe)
+"""The weekly signals: metric × {``_num``, ``_prop``}."""
+
+
 def signal_names():
-    """The exported signal names: metric × {``_num``, ``_prop``}.
+    """The exported signal names, in export order.
 
     Examples
     --------
@@ -39,4 +50,19 @@ def signal_names():
     >>> len(names), names[:2]
     (12, ['deaths_covid_incidence_num', 'deaths_covid_incidence_prop'])
     """
-    return [f"{stem}_{sensor}" for stem in METRICS.values() for sensor in SENSORS]
+    return CATALOGUE.names()
+
+
+RAW_INPUTS = ((CACHE_NAME, "csv"),)
+
+PARAMS_DEFAULTS = {
+    "indicator": {"base_url": DEFAULT_BASE_URL, "export_start_date": None, "export_end_date": None},
+    "validation": {
+        "common": {"data_source": SOURCE, "span_length": 28, "min_expected_lag": {"all": "7"},
+                   "max_expected_lag": {"all": "28"}, "dry_run": False, "suppressed_errors": []},
+        "static": {"minimum_sample_size": 0, "missing_se_allowed": True, "missing_sample_size_allowed": True},
+        "dynamic": {"ref_window_size": 28, "smoothed_signals": []},
+    },
+    "archive": {"backend": "filesystem"},
+    "delivery": {"mode": "diff"},
+}

@@ -7,12 +7,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from ...cube import stamp
-from ...io import write_csvs
-from ...timeaxis import week_start
-from .. import params as P
-from ..report import RunReport
-from .constants import GEOS, METRICS, SENSORS, SOURCE
+from ..runner import export_signals, stamp_signal
+from .constants import CATALOGUE, GEOS, METRICS, SENSORS, SOURCE
 from .data_tools import fold_new_york_city, state_cube
 from .geo import geo_map
 from .pull import pull_data
@@ -22,14 +18,10 @@ def build_signals(table: pd.DataFrame):
     """Yield ``(signal, geo_res, cube)`` for every metric × {num, prop} × {state, nation}."""
     table = fold_new_york_city(table)
     for column, stem in METRICS.items():
-        counts = state_cube(table, column, f"{stem}_num")
+        counts = state_cube(table, column, CATALOGUE.signal(stem=stem, sensor="num").name)
         for geo_res, (sensor, prop) in product(GEOS, SENSORS.items()):
-            signal = f"{stem}_{sensor}"
-            yield signal, geo_res, stamp(geo_map(counts, geo_res, prop), signal=signal)
-
-
-def _week(day):
-    return None if day is None else week_start([day.to_datetime64()])[0]
+            signal = CATALOGUE.signal(stem=stem, sensor=sensor)
+            yield signal.name, geo_res, stamp_signal(geo_map(counts, geo_res, prop), signal, SOURCE)
 
 
 def run_module(params: dict) -> list[Path]:
@@ -42,10 +34,5 @@ def run_module(params: dict) -> list[Path]:
     list of pathlib.Path
         The CSV files written.
     """
-    report = RunReport(SOURCE, params)
-    export_dir = P.export_dir(params)
-    start, end = P.export_range(params)
     table = pull_data(params)
-    for _signal, _geo_res, cube in build_signals(table):
-        report.add(write_csvs(cube, export_dir, start=_week(start), end=_week(end)))
-    return report.finish(export_dir)
+    return export_signals(SOURCE, CATALOGUE, params, (cube for _, _, cube in build_signals(table)))
