@@ -45,24 +45,36 @@ def _renameat2():
     return getattr(_libc, "renameat2", None) if _libc else None
 
 
-def _temp_sibling(path: Path, tag: str) -> Path:
+def temp_sibling(path, tag: str = "tmp") -> Path:
+    """A unique hidden name beside ``path`` (same folder, so a rename onto ``path`` is atomic)."""
+    path = Path(path)
     return path.with_name(f".{path.name}.{tag}-{os.getpid()}-{uuid.uuid4().hex[:8]}")
 
 
+def replace(tmp, path, *, durable: bool = True) -> None:
+    """Rename the finished file ``tmp`` over ``path``; with ``durable``, its bytes reach the disk first."""
+    if durable:
+        with open(tmp, "rb+") as handle:
+            os.fsync(handle.fileno())
+    os.replace(tmp, path)
+
+
 @contextlib.contextmanager
-def writing(path, mode: str = "wb"):
+def writing(path, mode: str = "wb", *, durable: bool = True):
     """Open a temporary sibling of ``path`` for writing; on success it is renamed over ``path``.
 
-    On an exception the temporary file is removed and ``path`` is untouched.
+    On an exception the temporary file is removed and ``path`` is untouched. ``durable=False`` skips the
+    fsync: right for files inside a staging folder that :func:`swap_dir` publishes as a whole.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = _temp_sibling(path, "tmp")
+    tmp = temp_sibling(path)
     try:
         with open(tmp, mode) as handle:
             yield handle
             handle.flush()
-            os.fsync(handle.fileno())
+            if durable:
+                os.fsync(handle.fileno())
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
@@ -70,22 +82,22 @@ def writing(path, mode: str = "wb"):
         raise
 
 
-def write_bytes(path, data: bytes) -> None:
+def write_bytes(path, data: bytes, *, durable: bool = True) -> None:
     """Write ``data`` to ``path`` atomically."""
-    with writing(path, "wb") as handle:
+    with writing(path, "wb", durable=durable) as handle:
         handle.write(data)
 
 
-def write_text(path, text: str, encoding: str = "utf-8") -> None:
+def write_text(path, text: str, encoding: str = "utf-8", *, durable: bool = True) -> None:
     """Write ``text`` to ``path`` atomically."""
-    write_bytes(path, text.encode(encoding))
+    write_bytes(path, text.encode(encoding), durable=durable)
 
 
 def staging_dir(final) -> Path:
     """A fresh, empty staging folder beside ``final`` (same file system, so the swap is a rename)."""
     final = Path(final)
     final.parent.mkdir(parents=True, exist_ok=True)
-    staging = _temp_sibling(final, "staging")
+    staging = temp_sibling(final, "staging")
     staging.mkdir()
     return staging
 

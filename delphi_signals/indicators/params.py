@@ -28,6 +28,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..errors import InputError
+from ..layout import DataRoot
 
 
 def deep_merge(base: dict, override: dict) -> dict:
@@ -86,7 +87,7 @@ def _get(params: dict, section: str, key: str, default=None):
 
 def data_root(params: dict) -> Path:
     """The pipeline data root: the parent of ``common.input_dir`` (which must be ``<data_root>/input``)."""
-    input_dir = Path(_get(params, "common", "input_dir", "var/input"))
+    input_dir = Path(_get(params, "common", "input_dir", None) or DataRoot().path / "input")
     if input_dir.name != "input":
         raise InputError(f"common.input_dir must be <data_root>/input, got {str(input_dir)!r}", field="input_dir")
     return input_dir.parent

@@ -6,13 +6,12 @@ Output is byte-identical to upstream's ``create_export_csv`` (pandas ``to_csv`` 
 
 from __future__ import annotations
 
-import os
-import threading
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from .. import atomic
 from ..cube import CODES, check_cube, empty_cells
 from ..log import get_logger
 from ..nancodes import QUANTITIES
@@ -27,19 +26,6 @@ _TIME_CHUNK = 64
 _MAX_FIELD = 32
 
 log = get_logger(__name__)
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file in the same directory and a rename."""
-    tmp = path.parent / f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp"
-    try:
-        with open(tmp, "wb") as handle:
-            handle.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 def _side_table(quantities, keep):
@@ -138,7 +124,7 @@ def write_csvs(cube, export_dir, *, start=None, end=None, write_empty=False, mis
             if lengths[j] == 0 and not write_empty:
                 continue
             path = export_dir / f"{prefixes[c0 + j - lo]}{suffix}"
-            atomic_write_bytes(path, header + out[j, : lengths[j]].tobytes())
+            atomic.write_bytes(path, header + out[j, : lengths[j]].tobytes(), durable=False)
             written.append(path)
     log.debug("exported csv files", source=attrs["source"], signal=attrs["signal"], geo_type=attrs["geo_type"],
              time_type=attrs["time_type"], count=len(written), export_dir=str(export_dir))

@@ -1,7 +1,7 @@
 """The dated input cache: ``<data_root>/input/<source>/<YYYYMMDD>_<name>.<ext>``.
 
 One file per (source, pull day, name). Its bytes are exactly what was fetched, never edited; a file appears
-only whole (written to a temporary ``.<file>.*.part`` beside it, flushed, then renamed over with
+only whole (written to a temporary ``.<file>.part-*`` beside it, flushed, then renamed over with
 ``os.replace``) and only after passing the sanity check of :mod:`delphi_signals.sources.checks`.
 
 Bytes that fail the check are set aside, not cached: ``input/<source>/rejected/<YYYYMMDD>_<name>.<ext>`` with
@@ -15,15 +15,15 @@ import datetime as dt
 import hashlib
 import os
 import re
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+from delphi_signals import atomic, layout
 from delphi_signals.sources.checks import check_content, content_format
 from delphi_signals.sources.errors import ContentError
 
-DEFAULT_DATA_ROOT = Path("var")
+DEFAULT_DATA_ROOT = Path(layout.DEFAULT_DATA_ROOT)
 REJECTED_DIR = "rejected"
 _COMPRESSION = {"gz", "bz2", "xz", "zst"}
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]*$")
@@ -177,9 +177,7 @@ def store(target: Path, write: Callable[[Path], None], *, url: str, check="auto"
         The bytes failed the check; ``target`` is untouched (an older file stays as it was).
     """
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
+    tmp = atomic.temp_sibling(target, "part")
     try:
         write(tmp)
         data = tmp.read_bytes()
@@ -189,9 +187,7 @@ def store(target: Path, write: Callable[[Path], None], *, url: str, check="auto"
             if keep_rejected:
                 _set_aside(tmp, target, url, exc)
             raise
-        with open(tmp, "rb+") as handle:
-            os.fsync(handle.fileno())
-        os.replace(tmp, target)
+        atomic.replace(tmp, target)
         return hashlib.sha256(data).hexdigest(), len(data)
     finally:
         tmp.unlink(missing_ok=True)

@@ -41,7 +41,7 @@ import numpy as np
 import pandas as pd
 
 from ..geo.tables import _read
-from ..io.csv_writer import atomic_write_bytes
+from .. import atomic
 
 FIRST_DAY = pd.Timestamp("2020-01-22")
 HORIZON_DAYS = 1200  # the simulated truth covers this many days; issues may fall anywhere inside
@@ -174,7 +174,7 @@ def write_jhu(folder, issue_date, *, seed: int = 0) -> dict[str, Path]:
     paths = {}
     for metric, frame in jhu_frames(issue_date, seed=seed).items():
         path = folder / f"time_series_covid19_{metric}_US.csv"
-        atomic_write_bytes(path, frame.to_csv(index=False).encode())
+        atomic.write_bytes(path, frame.to_csv(index=False).encode())
         paths[metric] = path
     return paths
 
@@ -332,7 +332,7 @@ def write_hhs(folder, issue_date, *, seed: int = 0) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / HHS_FILE
     body = hhs_response(issue_date, seed=seed)
-    atomic_write_bytes(path, json.dumps(body, separators=(",", ":")).encode())
+    atomic.write_bytes(path, json.dumps(body, separators=(",", ":")).encode())
     return path
 
 
@@ -477,5 +477,5 @@ def write_nchs(folder, issue_date, *, seed: int = 0) -> Path:
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / NCHS_FILE
-    atomic_write_bytes(path, nchs_table(issue_date, seed=seed).to_csv(index=False).encode())
+    atomic.write_bytes(path, nchs_table(issue_date, seed=seed).to_csv(index=False).encode())
     return path

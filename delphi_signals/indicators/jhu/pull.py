@@ -8,6 +8,7 @@ import numpy as np
 
 from ...cube import new_cube
 from ...geo.tables import _read
+from ...layout import DEFAULT_DATA_ROOT
 from ...sources import fetch
 from .constants import DEFAULT_BASE_URL, SOURCE
 from .data_tools import county_cumulative, read_wide_csv
@@ -20,7 +21,7 @@ def state_codes() -> dict[str, str]:
     return dict(zip(states["state_name"], states["state_code"]))
 
 
-def pull_data(metric: str, *, base_url: str = DEFAULT_BASE_URL, data_root="var", issue_date=None,
+def pull_data(metric: str, *, base_url: str = DEFAULT_BASE_URL, data_root=DEFAULT_DATA_ROOT, issue_date=None,
               force: bool = False):
     """Fetch ``time_series_covid19_{metric}_US.csv`` (cached per issue day) and return its county cube.
 
