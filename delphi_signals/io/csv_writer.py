@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from .. import atomic
+from ..errors import InputError
 from ..cube import CODES, check_cube, empty_cells
 from ..log import get_logger
 from ..nancodes import QUANTITIES
@@ -85,7 +86,7 @@ def write_csvs(cube, export_dir, *, start=None, end=None, write_empty=False, mis
     """
     check_cube(cube)
     if "issue" in cube.dims:
-        raise ValueError("write_csvs takes a cube of one issue; select one with cube.sel(issue=...)")
+        raise InputError("write_csvs takes a cube of one issue; select one with cube.sel(issue=...)")
     export_dir = Path(export_dir)
     export_dir.mkdir(parents=True, exist_ok=True)
     times = cube.indexes["time"]

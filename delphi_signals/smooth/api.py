@@ -175,19 +175,8 @@ def _cell_method(method, window, degree, bandwidth, impute, unit):
     return text
 
 
-def _renamed(signal, method, window, rename):
-    if isinstance(rename, str):
-        return rename
-    if method == "moving_average":
-        head, sep, tail = signal.partition("_")
-        return f"{head}_{window}dav_{tail}" if sep else f"{signal}_{window}dav"
-    if method == "identity":
-        return signal
-    return f"smoothed_{signal}"
-
-
 def smooth(cube: xr.Dataset, method="moving_average", window=None, *, degree=2, bandwidth=144,
-           boundary="shortened_window", impute=None, min_count=None, rename=False) -> xr.Dataset:
+           boundary="shortened_window", impute=None, min_count=None, rename: str | None = None) -> xr.Dataset:
     """Smooth every variable of a signal cube along time.
 
     Parameters
@@ -213,9 +202,10 @@ def smooth(cube: xr.Dataset, method="moving_average", window=None, *, degree=2, 
         filled. Values only; ``stderr`` and ``sample_size`` are never imputed.
     min_count : int, optional
         moving_average only: valid values a window needs (default: all ``window``).
-    rename : bool or str
-        Leave ``signal`` as is (default), give it the conventional name (``True``: ``confirmed_incidence_num``
-        → ``confirmed_7dav_incidence_num``; ``smoothed_<signal>`` for savgol), or this name.
+    rename : str, optional
+        The ``signal`` attr of the result (default: unchanged). Indicators take the name from their signal
+        catalogue (``CATALOGUE.signal(..., smoother="7dav_").name``); names are never derived here, since
+        each source spells its smoothed signals its own way.
 
     Returns
     -------
@@ -233,7 +223,7 @@ def smooth(cube: xr.Dataset, method="moving_average", window=None, *, degree=2, 
     'time: mean (interval: 7 days)'
     >>> int(out.value.notnull().sum("time")[0]), int(out.missing_value[0, 0])
     (4, 5)
-    >>> smooth(make_cube(signal="confirmed_incidence_num"), rename=True).attrs["signal"]
+    >>> smooth(make_cube(signal="confirmed_incidence_num"), rename="confirmed_7dav_incidence_num").attrs["signal"]
     'confirmed_7dav_incidence_num'
     """
     window = _check(method, window, degree, bandwidth, boundary, impute, min_count)
@@ -267,8 +257,10 @@ def smooth(cube: xr.Dataset, method="moving_average", window=None, *, degree=2, 
     if added:
         previous = cube.attrs.get("cell_methods")
         out.attrs["cell_methods"] = f"{previous} {added}" if previous else added
-    if rename and "signal" in cube.attrs:
-        out.attrs["signal"] = _renamed(cube.attrs["signal"], method, window, rename)
+    if rename is not None:
+        if not isinstance(rename, str):
+            raise InputError(f"rename must be the new signal name (a str), got {rename!r}", field="rename")
+        out.attrs["signal"] = rename
     log.debug("smoothed cube", method=method, window=window, signal=cube.attrs.get("signal"),
               geo_type=cube.attrs.get("geo_type"), dask=not parallel)
     return out

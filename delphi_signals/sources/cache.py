@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from delphi_signals import atomic, layout
+from delphi_signals.errors import InputError
 from delphi_signals.sources.checks import check_content, content_format
 from delphi_signals.sources.errors import ContentError
 
@@ -77,7 +78,7 @@ def parse_day(day=None) -> dt.date:
             return dt.datetime.strptime(text, fmt).date()
         except ValueError:
             pass
-    raise ValueError(f"pull day {day!r} is not a date, YYYY-MM-DD or YYYYMMDD")
+    raise InputError(f"pull day {day!r} is not a date, YYYY-MM-DD or YYYYMMDD")
 
 
 def split_filename(filename: str) -> tuple[str, str]:
@@ -112,9 +113,9 @@ def cache_path(data_root, source: str, day, name: str, ext: str) -> Path:
     """
     for label, value in (("source", source), ("name", name)):
         if not _NAME.match(value or ""):
-            raise ValueError(f"{label} {value!r} is not a plain file-name part (letters, digits, . _ + -); pass {label}=")
+            raise InputError(f"{label} {value!r} is not a plain file-name part (letters, digits, . _ + -); pass {label}=")
     if not re.fullmatch(r"[A-Za-z0-9]+(\.[A-Za-z0-9]+)*", ext or ""):
-        raise ValueError(f"extension {ext!r} is empty or not letters/digits (e.g. 'csv', 'csv.gz'); pass ext=")
+        raise InputError(f"extension {ext!r} is empty or not letters/digits (e.g. 'csv', 'csv.gz'); pass ext=")
     return Path(data_root) / "input" / source / f"{parse_day(day):%Y%m%d}_{name}.{ext}"
 
 

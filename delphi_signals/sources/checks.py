@@ -29,6 +29,7 @@ import re
 import zipfile
 import zlib
 
+from delphi_signals.errors import InputError
 from delphi_signals.sources.errors import ContentError
 
 FORMATS = ("csv", "tsv", "json", "jsonl", "zip", "text", "binary", "html")
@@ -80,7 +81,7 @@ def check_content(data: bytes, fmt: str, *, gz: bool = False, origin=None) -> No
     delphi_signals.sources.errors.ContentError: a.csv, line 3: csv row has 1 field, the header has 2 (truncated file?)
     """
     if fmt not in FORMATS:
-        raise ValueError(f"unknown content format {fmt!r}; expected one of {', '.join(FORMATS)}")
+        raise InputError(f"unknown content format {fmt!r}; expected one of {', '.join(FORMATS)}")
     if not data:
         raise ContentError("empty file (0 bytes)", rule="empty", file=origin)
     if gz:

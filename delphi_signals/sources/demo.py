@@ -42,6 +42,7 @@ import pandas as pd
 
 from ..geo.tables import _read
 from .. import atomic
+from ..errors import InputError
 
 FIRST_DAY = pd.Timestamp("2020-01-22")
 HORIZON_DAYS = 1200  # the simulated truth covers this many days; issues may fall anywhere inside
@@ -129,7 +130,7 @@ def jhu_frames(issue_date, *, seed: int = 0) -> dict[str, pd.DataFrame]:
     issue = pd.Timestamp(issue_date)
     n_days = (issue - FIRST_DAY).days
     if not 1 <= n_days <= HORIZON_DAYS:
-        raise ValueError(f"demo issue dates run from {FIRST_DAY.date() + dt.timedelta(days=1)} for "
+        raise InputError(f"demo issue dates run from {FIRST_DAY.date() + dt.timedelta(days=1)} for "
                          f"{HORIZON_DAYS} days; got {issue.date()}")
     counties, states = _regions()
     cases, deaths = _truth(seed)
@@ -184,7 +185,7 @@ def _issue(issue_date, first: pd.Timestamp, what: str) -> pd.Timestamp:
     issue = pd.Timestamp(issue_date)
     last = FIRST_DAY + pd.Timedelta(days=HORIZON_DAYS)
     if not first <= issue <= last:
-        raise ValueError(f"demo {what} issue dates run from {first.date()} to {last.date()}; got {issue.date()}")
+        raise InputError(f"demo {what} issue dates run from {first.date()} to {last.date()}; got {issue.date()}")
     return issue
 
 

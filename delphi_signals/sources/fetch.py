@@ -33,6 +33,7 @@ from urllib.parse import urlsplit
 
 import fsspec
 
+from delphi_signals.errors import InputError
 from delphi_signals.log import get_logger
 from delphi_signals.sources.cache import (
     DEFAULT_DATA_ROOT,
@@ -80,7 +81,7 @@ class Retry:
 
     def __post_init__(self):
         if self.attempts < 1 or self.delay < 0 or self.factor < 1 or self.max_delay < 0:
-            raise ValueError(f"{self}: need attempts >= 1, delay >= 0, factor >= 1, max_delay >= 0")
+            raise InputError(f"{self}: need attempts >= 1, delay >= 0, factor >= 1, max_delay >= 0")
 
     def delays(self) -> list[float]:
         """The waits between attempts, in seconds (one fewer than ``attempts``)."""

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from delphi_signals.geo import geo_values, population
+from delphi_signals.geo import geo_values, geodata_dir, population
 from delphi_signals.indicators.hhs_hosp.constants import REQUIRED_FIELDS
 from delphi_signals.indicators.hhs_hosp.pull import read_response
 from delphi_signals.indicators.hhs_hosp.run import run_module as run_hhs
@@ -44,7 +44,7 @@ def test_files_pass_the_strict_jhu_reader(tmp_path):
 def test_every_county_with_its_real_population(issues):
     deaths = issues["2020-11-30"]["deaths"]
     la = deaths.loc[deaths.UID == 84006037, "Population"].item()
-    geo = pd.read_csv("geodata/counties.csv", dtype=str).set_index("county")
+    geo = pd.read_csv(geodata_dir() / "counties.csv", dtype=str).set_index("county")
     assert la == int(geo.loc["06037", "population"])
     assert {"Out of CA", "Unassigned"} <= set(deaths.Admin2)
 
