@@ -2,30 +2,15 @@
 
 from __future__ import annotations
 
-from itertools import product
 from pathlib import Path
 
-import pandas as pd
-
-from ...cube import stamp
 from ...io import write_csvs
 from ...timeaxis import week_start
 from .. import params as P
 from ..report import RunReport
-from .constants import GEOS, METRICS, SENSORS, SOURCE
-from .data_tools import fold_new_york_city, state_cube
-from .geo import geo_map
+from .constants import SOURCE
+from .data_tools import build_signals
 from .pull import pull_data
-
-
-def build_signals(table: pd.DataFrame):
-    """Yield ``(signal, geo_res, cube)`` for every metric × {num, prop} × {state, nation}."""
-    table = fold_new_york_city(table)
-    for column, stem in METRICS.items():
-        counts = state_cube(table, column, f"{stem}_num")
-        for geo_res, (sensor, prop) in product(GEOS, SENSORS.items()):
-            signal = f"{stem}_{sensor}"
-            yield signal, geo_res, stamp(geo_map(counts, geo_res, prop), signal=signal)
 
 
 def _week(day):
