@@ -32,13 +32,9 @@ def pull_inputs(source: str, params: dict) -> None:
     """Fetch (and check) the raw inputs of ``source`` for ``params`` into the dated input cache."""
     pull = importlib.import_module(f"{_package(source)}.pull")
     if source == "jhu-csse":
-        from . import params as P
-        from .jhu.constants import DEFAULT_BASE_URL, METRICS
+        from .jhu.constants import METRICS
 
-        indicator = params.get("indicator") or {}
         for metric in METRICS:
-            pull.pull_data(metric, base_url=indicator.get("base_url") or DEFAULT_BASE_URL,
-                           data_root=P.data_root(params), issue_date=P.issue_date(params),
-                           force=bool(indicator.get("force_pull")))
+            pull.pull_data(metric, **pull.pull_options(params))
     else:
         pull.pull_data(params)

@@ -43,9 +43,9 @@ class RunReport:
     def oldest_final_export_date(self) -> int | None:
         return min(self._newest.values()) if self._newest else None
 
-    def finish(self, export_dir) -> list[Path]:
-        """Log the closing line; return every path written."""
+    def finish(self, export_dir, **summary) -> list[Path]:
+        """Log the closing line (plus the indicator's own ``summary`` fields); return every path written."""
         self.log.info("Completed indicator run", elapsed_time_in_seconds=round(time.perf_counter() - self.started, 2),
                       csv_export_count=len(self.written), export_dir=str(export_dir),
-                      oldest_final_export_date=self.oldest_final_export_date())
+                      oldest_final_export_date=self.oldest_final_export_date(), **summary)
         return self.written

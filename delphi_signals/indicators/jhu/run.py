@@ -10,10 +10,10 @@ from ...log import progress
 from ...smooth import smooth
 from .. import params as P
 from ..report import RunReport
-from .constants import DEFAULT_BASE_URL, GEO_RES, METRICS, SENSORS, SMOOTHERS, SOURCE
+from .constants import GEO_RES, METRICS, SENSORS, SMOOTHERS, SOURCE
 from .data_tools import incidence
 from .geo import geo_map
-from .pull import pull_data
+from .pull import pull_data, pull_options
 
 
 def build_signals(cumulative, metric: str, geo_res: str):
@@ -37,17 +37,17 @@ def build_signals(cumulative, metric: str, geo_res: str):
 def run_module(params: dict) -> list[Path]:
     """Export the 12 JHU signals × 6 geo levels for ``params`` (see :mod:`delphi_signals.indicators.params`).
 
-    Returns the written CSV paths; logs ``"Completed indicator run"`` with the counts and timings.
+    Returns the written CSV paths; logs ``"Completed indicator run"`` with the counts and timings, and the
+    UIDs dropped for want of a county mapping (``unmapped_uids``).
     """
     report = RunReport(SOURCE, params)
     export_dir = P.export_dir(params)
     start, end = P.export_range(params)
-    indicator = params.get("indicator") or {}
+    unmapped = set()
     for metric in METRICS:
-        cumulative = pull_data(metric, base_url=indicator.get("base_url", DEFAULT_BASE_URL),
-                               data_root=P.data_root(params), issue_date=P.issue_date(params),
-                               force=bool(indicator.get("force_pull", False)))
+        cumulative = pull_data(metric, **pull_options(params))
+        unmapped.update(cumulative.attrs["unmapped_uids"])
         for geo_res in progress(GEO_RES, desc=f"{SOURCE} {metric}", unit="geo level"):
             for _name, cube in build_signals(cumulative, metric, geo_res):
                 report.add(write_csvs(cube, export_dir, start=start, end=end))
-    return report.finish(export_dir)
+    return report.finish(export_dir, unmapped_uids=sorted(unmapped))
