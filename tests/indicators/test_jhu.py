@@ -265,3 +265,25 @@ def test_an_unmapped_uid_is_dropped_and_listed(realdata, tmp_path, log_records):
     nation = read_out(tmp_path / "out", "20200310", "nation", "confirmed_cumulative_num")["us"]
     ships = raw.Province_State.isin(["Diamond Princess", "Grand Princess"])
     assert nation == raw.loc[~ships, "3/10/20"].sum()
+
+
+@pytest.mark.parametrize("county, hrr, state", [("46102", "370", "sd"), ("02158", "10", "ak"), ("02261", "10", "ak")])
+def test_code_vintage_fixes_reach_every_level(real_run, realdata, county, hrr, state):
+    """geodata/README.md "Kept against upstream": JHU's 46102, 02158 (current codes) and 02261 (retired) are in
+    their HRR and state sums: the HRR value recomputed by hand from the county rows and the crosswalk, in which
+    the county has weight 1 (upstream's 2020 table had no row for it)."""
+    folder, _ = real_run
+    raw = pd.read_csv(realdata / "jhu_csse" / "time_series_covid19_confirmed_US.csv")
+    count = raw.loc[raw.UID == int("840" + county), "11/30/20"].item()
+    assert count > 0
+    assert read_out(folder, "20201130", "county", "confirmed_cumulative_num")[county] == count
+    walk = table("county_hrr.csv")
+    members = walk.loc[walk.hrr == hrr, "county"]
+    counties = read_out(folder, "20201130", "county", "confirmed_cumulative_num")
+    expected_hrr = sum(counties.get(c, 0.0) * float(w) for c, w in zip(members, walk.loc[walk.hrr == hrr, "weight"]))
+    assert walk.loc[(walk.county == county) & (walk.hrr == hrr), "weight"].astype(float).tolist() == [1.0]
+    np.testing.assert_allclose(read_out(folder, "20201130", "hrr", "confirmed_cumulative_num")[hrr], expected_hrr,
+                               rtol=1e-12, atol=1e-6)
+    states = table("states.csv").set_index("state_id")
+    by_state = raw[raw.Province_State == states.loc[state, "state_name"]]["11/30/20"].sum()
+    assert read_out(folder, "20201130", "state", "confirmed_cumulative_num")[state] == by_state
