@@ -382,3 +382,19 @@ def test_past_issue_of_a_live_table_is_refused_unless_allowed(local_server, curr
     params["indicator"] = {"base_url": str(current_csv)}
     params["common"]["input_dir"] = str(tmp_path / "other" / "input")
     assert len(pull_data(params)) == 1728
+
+
+def test_human_headers_and_us_dates_of_the_download(current_csv, tmp_path):
+    """The ``rows.csv`` download of today's table: display names as headers, dates as MM/DD/YYYY."""
+    table = pd.read_csv(current_csv, dtype=str, keep_default_na=False)
+    human = table.rename(columns={
+        "data_as_of": "Data As Of", "start_date": "Start Date", "end_date": "End Date", "group": "Group",
+        "year": "Year", "month": "Month", "mmwr_week": "MMWR Week", "week_ending_date": "Week Ending Date",
+        "state": "State", "covid_19_deaths": "COVID-19 Deaths", "total_deaths": "Total Deaths",
+        "percent_of_expected_deaths": "Percent of Expected Deaths", "pneumonia_deaths": "Pneumonia Deaths",
+        "pneumonia_and_covid_19_deaths": "Pneumonia and COVID-19 Deaths", "influenza_deaths": "Influenza Deaths",
+        "pneumonia_influenza_or_covid_19_deaths": "Pneumonia, Influenza, or COVID-19 Deaths", "footnote": "Footnote"})
+    for column in ("Data As Of", "Start Date", "End Date", "Week Ending Date"):
+        days = pd.to_datetime(human[column].str[:10], errors="coerce")
+        human[column] = days.dt.strftime("%m/%d/%Y").fillna("")
+    pd.testing.assert_frame_equal(read_table(_write(human, tmp_path / "rows.csv")), read_table(current_csv))
