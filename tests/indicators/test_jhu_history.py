@@ -140,3 +140,21 @@ def test_a_live_url_without_history_refuses_a_past_issue(tmp_path):
         pull_data("confirmed", base_url="https://mirror.invalid/{metric}.csv", data_root=tmp_path,
                   issue_date="2020-09-10")
     assert not (tmp_path / "input").exists()
+
+
+def test_resolve_versions_of_every_indicator_for_the_contract(repo, sha_of, tmp_path):
+    """Each indicator's ``pull.resolve_versions(params)``: what a pull would fetch, or SourceVersionError."""
+    from delphi_signals.indicators.hhs_hosp.pull import resolve_versions as hhs_versions
+    from delphi_signals.indicators.jhu.pull import resolve_versions as jhu_versions
+    from delphi_signals.indicators.nchs_mortality.pull import resolve_versions as nchs_versions
+
+    common = {"issue_date": "2020-10-01", "input_dir": str(tmp_path / "input")}
+    jhu = jhu_versions({"common": common, "indicator": {"history": str(repo)}})
+    assert [(v.kind, v.value) for v in jhu] == [("commit", sha_of["20200929"])] * 2
+    assert [v.url.rsplit("_", 2)[-2] for v in jhu] == ["confirmed", "deaths"]
+    assert [(v.kind, v.value) for v in hhs_versions({"common": common})] == [("as_of", "20201001")]
+    with pytest.raises(SourceVersionError, match="--allow-current"):
+        nchs_versions({"common": common})
+    allowed = nchs_versions({"common": common, "indicator": {"allow_current": True}})
+    assert [(v.kind, v.url) for v in allowed] == [("current", "https://data.cdc.gov/resource/r8kw-7aab.csv")]
+    assert not (tmp_path / "input").exists()  # nothing fetched

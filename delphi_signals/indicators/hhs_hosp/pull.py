@@ -58,6 +58,11 @@ def resolve_version(params: dict) -> SourceVersion:
     return as_of_version(SOURCE, P.issue_date(params), url.split("?", 1)[0])
 
 
+def resolve_versions(params: dict) -> list[SourceVersion]:
+    """The indicator contract's version check: ``[resolve_version(params)]`` (one raw file)."""
+    return [resolve_version(params)]
+
+
 def date_chunks(first, last, days: int = CHUNK_DAYS) -> list[tuple[dt.date, dt.date]]:
     """``[first, last]`` cut into consecutive ranges of at most ``days`` days.
 

@@ -26,7 +26,7 @@ from ...sources.versions import (
     resolve_commit,
 )
 from .. import params as P
-from .constants import DEFAULT_BASE_URL, DEFAULT_HISTORY, DEFAULT_HISTORY_RAW, REPO_PATH, SOURCE
+from .constants import DEFAULT_BASE_URL, DEFAULT_HISTORY, DEFAULT_HISTORY_RAW, METRICS, REPO_PATH, SOURCE
 from .data_tools import county_cumulative, read_wide_csv, unmapped_uids
 
 log = get_logger(__name__, source=SOURCE)
@@ -89,6 +89,19 @@ def resolve_version(metric: str, *, base_url: str = DEFAULT_BASE_URL, issue_date
         repo = open_history(history, history_raw)
         return resolve_commit(repo, history_path.format(metric=metric), day, source=SOURCE), repo
     return current_version(SOURCE, day, url, allow_current=allow_current), None
+
+
+def resolve_versions(params: dict) -> list[SourceVersion]:
+    """The indicator contract's version check: the version of each metric's file for ``params``, resolved
+    without fetching a data file (a commits listing at most).
+
+    Raises
+    ------
+    SourceVersionError
+        As :func:`resolve_version`.
+    """
+    options = {k: v for k, v in pull_options(params).items() if k not in ("data_root", "force")}
+    return [resolve_version(metric, **options)[0] for metric in METRICS]
 
 
 def pull_data(metric: str, *, base_url: str = DEFAULT_BASE_URL, data_root="var", issue_date=None,

@@ -69,6 +69,11 @@ def resolve_version(params: dict) -> SourceVersion:
     return current_version(SOURCE, P.issue_date(params), url, allow_current=bool(indicator.get("allow_current")))
 
 
+def resolve_versions(params: dict) -> list[SourceVersion]:
+    """The indicator contract's version check: ``[resolve_version(params)]`` (one raw file)."""
+    return [resolve_version(params)]
+
+
 def fetch_soda(url: str, *, data_root, day, name: str = CACHE_NAME, token: str | None = None,
                page_size: int = SODA_PAGE_SIZE, force: bool = False, sleep=None) -> FetchResult:
     """Page through a SODA resource as CSV (``$limit``/``$offset``, ordered by ``:id``) into one cache file.
