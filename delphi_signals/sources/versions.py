@@ -255,7 +255,8 @@ def fetch_commit(history, path: str, version: SourceVersion, *, data_root, name:
 
 
 def record_fetch(result: FetchResult, version: SourceVersion) -> FetchResult:
-    """Write the sidecar of a file fetched by :func:`~delphi_signals.sources.fetch` (unless it was cached)."""
-    if not result.skipped or read_version(result.path) is None:
+    """Write the sidecar of a file fetched by :func:`~delphi_signals.sources.fetch`; a file found in the cache
+    keeps the sidecar of the pull that fetched it (none if that pull predates sidecars)."""
+    if not result.skipped:
         write_version(result.path, version.record())
     return result
