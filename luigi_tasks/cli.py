@@ -53,9 +53,14 @@ def _export_summary(task) -> str:
 
 
 def run(args) -> int:
-    """Pull and export one issue of a source."""
-    from .indicator import Export
+    """Pull and export one issue of a source; a past issue the source cannot reproduce stops before Luigi."""
+    from .indicator import Export, check_reproducible
 
+    if args.allow_current:
+        import luigi
+
+        luigi.configuration.get_config().set(args.source, "allow_current", "true")
+    check_reproducible(args.source, args.date)
     task = Export(source=args.source, date=args.date)
     code = build([task], args)
     if code == EXIT["ok"]:
@@ -68,6 +73,8 @@ def _add_run(commands, source_names) -> None:
     cmd.add_argument("--source", default="jhu-csse", choices=source_names)
     cmd.add_argument("--date", type=dt.date.fromisoformat, default=DEMO_DATE,
                      help=f"issue date, YYYY-MM-DD (default {DEMO_DATE}, inside the demo source's range)")
+    cmd.add_argument("--allow-current", action="store_true",
+                     help="for a source without history: label today's data with a past issue date")
     _add_scheduler_options(cmd)
     cmd.set_defaults(handler=run)
 
@@ -91,10 +98,14 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     from delphi_signals.errors import DelphiSignalsError, UnknownNameError
+    from delphi_signals.sources.errors import SourceVersionError
 
     args = parser().parse_args(argv)
     try:
         return args.handler(args)
+    except SourceVersionError as exc:
+        print(f"delphi-signals: {exc}", file=sys.stderr)
+        return EXIT["input_missing"]
     except UnknownNameError as exc:
         print(f"delphi-signals: {exc}", file=sys.stderr)
         return EXIT["usage"]

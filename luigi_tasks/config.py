@@ -49,6 +49,8 @@ class SourceConfig(luigi.Config):
                                "URL or path (template) of the source's raw data")
     export_start_date = luigi.OptionalParameter(default=None, description="first day to export (default: all)")
     export_end_date = luigi.OptionalParameter(default=None, description="last day to export (default: all)")
+    allow_current = luigi.BoolParameter(default=False, description="label current data with a past issue date "
+                                        "when the source keeps no history (never for a backfill you publish)")
 
     @classmethod
     def get_task_family(cls):

@@ -50,9 +50,17 @@ def params_for(source: str, date, export_dir: Path | None = None) -> dict:
     common = {"input_dir": str(settings.layout().path / "input"), "issue_date": date.isoformat(),
               "export_dir": None if export_dir is None else str(export_dir)}
     indicator = {"base_url": base_url(source, date), "export_start_date": config.export_start_date,
-                 "export_end_date": config.export_end_date}
+                 "export_end_date": config.export_end_date, "allow_current": config.allow_current or None}
     return indicator_params(get_indicator(source).params_defaults, source=source, params_dir=settings.params_dir,
                             common=common, indicator=indicator)
+
+
+def check_reproducible(source: str, date) -> list:
+    """The versions a pull of ``date`` would fetch; :class:`SourceVersionError` if the source cannot give it."""
+    indicator = get_indicator(source)
+    if indicator.resolve_versions is None:
+        return []
+    return indicator.resolve_versions(params_for(source, date))
 
 
 def peak_memory_mb() -> float:

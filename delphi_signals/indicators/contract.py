@@ -179,6 +179,11 @@ class Indicator:
     params_defaults : dict
         Upstream's ``params.json`` sections this indicator starts from: ``indicator``, ``validation``,
         ``archive``, ``delivery``. Deep-merged with ``params/<source>.json`` when one exists.
+    resolve_versions : callable or None
+        ``resolve_versions(params) -> list[SourceVersion]``: how the source reproduces the issue in ``params``
+        (a commit, an ``as_of``, a local file, or "current"), resolved without fetching data; raises
+        :class:`~delphi_signals.sources.errors.SourceVersionError` when it cannot. ``None``: every pull is
+        labelled as current data.
     demo : callable or None
         ``demo(folder, issue_date, seed=...)`` writes the offline demo's raw files of one issue.
     demo_base_url : str
@@ -193,6 +198,7 @@ class Indicator:
     run_module: Callable
     pull: Callable
     params_defaults: dict = field(default_factory=dict)
+    resolve_versions: Callable | None = None
     demo: Callable | None = None
     demo_base_url: str = ""
     description: str = ""

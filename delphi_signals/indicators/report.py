@@ -68,7 +68,7 @@ class RunReport:
             "export_dir": str(export_dir),
         }
 
-    def finish(self, export_dir) -> list[Path]:
-        """Log the closing line (:meth:`summary`); return every path written."""
-        self.log.info("Completed indicator run", **self.summary(export_dir))
+    def finish(self, export_dir, **extra) -> list[Path]:
+        """Log the closing line (:meth:`summary` plus the indicator's own ``extra`` fields); return the paths."""
+        self.log.info("Completed indicator run", **self.summary(export_dir), **extra)
         return self.written

@@ -8,7 +8,7 @@ restricts it to the params' export window and writes its CSVs, then logs the run
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Iterable
+from typing import Callable, Iterable
 
 import pandas as pd
 import xarray as xr
@@ -33,12 +33,14 @@ def _bound(day, time_type: str):
     return pd.Timestamp(week_start([pd.Timestamp(day).to_datetime64()])[0])
 
 
-def export_signals(source: str, catalogue: Catalogue, params: dict, cubes: Iterable[xr.Dataset]) -> list[Path]:
+def export_signals(source: str, catalogue: Catalogue, params: dict, cubes: Iterable[xr.Dataset], *,
+                   extra: Callable[[], dict] | None = None) -> list[Path]:
     """Write every cube of ``cubes`` into ``common.export_dir`` and return the paths, in write order.
 
     Each cube's ``signal`` attr must name a signal of ``catalogue`` exported at the cube's ``geo_type``.
     ``indicator.export_start_date`` / ``export_end_date`` bound the time values written (for weekly signals,
-    the weeks holding those days).
+    the weeks holding those days). ``extra()``, called once every cube is written, adds the indicator's own
+    fields to the closing log line.
     """
     report = RunReport(source, params)
     export_dir = P.export_dir(params)
@@ -51,4 +53,4 @@ def export_signals(source: str, catalogue: Catalogue, params: dict, cubes: Itera
         cube = stamp_signal(cube, signal, source)
         report.add(write_csvs(cube, export_dir, start=_bound(start, signal.time_type),
                               end=_bound(end, signal.time_type)))
-    return report.finish(export_dir)
+    return report.finish(export_dir, **(extra() if extra else {}))

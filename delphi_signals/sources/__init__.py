@@ -3,6 +3,8 @@
 * :func:`fetch` – any fsspec URL (https, http, file, plain path; sftp and s3 with their optional packages);
 * :func:`fetch_mail_attachment` – the attachment of the newest matching message in an mbox or Maildir;
 * :func:`cache_path`, :func:`latest_cached` – where a pull lands, and the newest pull of a file;
+* :mod:`~delphi_signals.sources.versions` – which version of a source an issue date needs (git commit,
+  ``as_of``, or current), recorded in a ``.version.json`` sidecar beside the cache file;
 * :func:`check_content` – the sanity check every pull passes (no HTML error pages, no truncated files).
 
 Examples
@@ -20,7 +22,13 @@ An ``https://`` URL works the same way, with retries (``retry=Retry(attempts=3, 
 
 from delphi_signals.sources.cache import FetchResult, cache_path, latest_cached, parse_day
 from delphi_signals.sources.checks import check_content, content_format
-from delphi_signals.sources.errors import ContentError, FetchError, MissingExtraError, NoMatchError
+from delphi_signals.sources.errors import (
+    ContentError,
+    FetchError,
+    MissingExtraError,
+    NoMatchError,
+    SourceVersionError,
+)
 from delphi_signals.sources.fetch import Retry, fetch
 from delphi_signals.sources.mail import fetch_mail_attachment
 
@@ -30,6 +38,7 @@ __all__ = [
     "FetchResult",
     "MissingExtraError",
     "NoMatchError",
+    "SourceVersionError",
     "Retry",
     "cache_path",
     "check_content",

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import os
 import re
 from collections.abc import Callable
@@ -214,3 +215,31 @@ def _set_aside(tmp: Path, target: Path, url: str, exc: ContentError) -> None:
     (folder / f"{target.name}.reason").write_text(
         f"url: {url}\nrule: {exc.rule}\nerror: {exc}\nrejected_at: {stamp}\n", encoding="utf-8"
     )
+
+
+VERSION_SUFFIX = ".version.json"
+
+
+def version_sidecar(cache_file) -> Path:
+    """The JSON sidecar beside a cache file that records which version of the source it holds.
+
+    Examples
+    --------
+    >>> version_sidecar("var/input/hhs/20211025_covid_hosp.json").as_posix()
+    'var/input/hhs/20211025_covid_hosp.json.version.json'
+    """
+    path = Path(cache_file)
+    return path.with_name(path.name + VERSION_SUFFIX)
+
+
+def write_version(cache_file, record: dict) -> Path:
+    """Write ``record`` (JSON-able: ``kind``, ``value``, ``issue_date``, ``url`` …) atomically as the sidecar."""
+    target = version_sidecar(cache_file)
+    atomic.write_text(target, json.dumps(record, indent=1, sort_keys=True, default=str) + "\n")
+    return target
+
+
+def read_version(cache_file) -> dict | None:
+    """The sidecar record of a cache file, or None when there is none (a file cached before sidecars)."""
+    target = version_sidecar(cache_file)
+    return json.loads(target.read_text(encoding="utf-8")) if target.exists() else None

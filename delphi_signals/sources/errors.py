@@ -65,3 +65,21 @@ class ContentError(InputError):
 
 class NoMatchError(FetchError, LookupError):
     """No message in a mailbox matches the subject pattern (or none carries a matching attachment)."""
+
+
+class SourceVersionError(InputError):
+    """The version of a source that an issue date needs cannot be fetched (or cannot be told).
+
+    Raised before anything is cached, e.g. a source without history asked for a past issue, or a git history
+    with no commit of the file before the issue date began. ``source`` and ``issue_date`` say what was asked.
+
+    Examples
+    --------
+    >>> str(SourceVersionError("no history; pass --allow-current", source="nchs-mortality", issue_date="2020-09-10"))
+    'nchs-mortality issue 2020-09-10: no history; pass --allow-current'
+    """
+
+    def __init__(self, message: str, *, source: str, issue_date, file=None, field=None):
+        self.source, self.issue_date = source, str(issue_date)
+        super().__init__(f"{source} issue {issue_date}: {message}" if file is None and field is None else message,
+                         file=file, field=field)

@@ -197,8 +197,10 @@ def test_nchs_run_module_writes_weekly_files(tmp_path):
     written = run_nchs(_params(tmp_path, NCHS_ISSUE, path, export_start_date="2020-11-15"))
     names = {p.name for p in written}
     assert {n.split("_")[1] for n in names} == {"202047", "202048"}  # weeks of 11-15 and 11-22
-    assert len(names) == 12 * 2 * 2 and all(n.startswith("weekly_2020") for n in names)
+    assert len(names) == 13 * 2 * 2 and all(n.startswith("weekly_2020") for n in names)
     out = pd.read_csv(tmp_path / "export" / "weekly_202047_nation_deaths_allcause_incidence_num.csv")
     raw = nchs_table(NCHS_ISSUE)
-    week = raw[raw.end_week.str.startswith("2020-11-21") & (raw.state != "United States")]
-    assert out.val.item() == week.total_deaths.sum()  # the states (NYC folded into NY) and PR
+    week = raw[raw.end_week.str.startswith("2020-11-21")]
+    assert out.val.item() == week[week.state == "United States"].total_deaths.item()  # the table's own total
+    states = week[~week.state.isin(["United States", "Puerto Rico"])]
+    assert out.val.item() == states.total_deaths.sum()  # which is the states' sum (NYC included, PR not)

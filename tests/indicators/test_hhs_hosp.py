@@ -9,7 +9,7 @@ from delphi_signals.cube import check_cube
 from delphi_signals.errors import InputError
 from delphi_signals.geo import population
 from delphi_signals.indicators.hhs_hosp.constants import signal_names
-from delphi_signals.indicators.hhs_hosp.pull import read_response
+from delphi_signals.indicators.hhs_hosp.pull import pull_data, read_response
 from delphi_signals.indicators.hhs_hosp.run import run_module
 from delphi_signals.io import read_csvs
 
@@ -158,3 +158,86 @@ def test_null_counts_are_not_written_and_aggregates_stay_missing(response, tmp_p
     flu = float(next(r for r in rows if r["date"] == 20210914)["previous_day_admission_influenza_confirmed"])
     hhs = pd.read_csv(tmp_path / "export" / "20210913_hhs_confirmed_admissions_influenza_1d.csv", dtype={"geo_id": str})
     assert hhs.set_index("geo_id").val.to_dict() == {"1": flu, "3": flu}  # ma in region 1, pa in region 3
+
+
+# ---- issue 9: the Epidata API in 31-day chunks, as_of the issue date, with retries ----------------------------
+
+def epidata_answer(response_path, *, fail_first_of=None, key=None):
+    """An Epidata ``covid_hosp_state_timeseries`` endpoint over the real response: each request gets the rows
+    whose ``date`` is in its ``dates=A-B``; ``{"result": -2}`` when none. The first request for the range
+    starting ``fail_first_of`` gets HTTP 429."""
+    rows = json.loads(response_path.read_text())["epidata"]
+    failed = set()
+
+    def answer(path, query, headers):
+        if key is not None and query.get("api_key") != key:
+            return 401, b'{"result": -1, "message": "bad key"}'
+        start, stop = (int(x) for x in query["dates"].split("-"))
+        if query["dates"].startswith(str(fail_first_of)) and fail_first_of not in failed:
+            failed.add(fail_first_of)
+            return 429, b"Too Many Requests"
+        chunk = [r for r in rows if start <= r["date"] <= stop and r["issue"] <= int(query["as_of"])]
+        body = {"epidata": chunk, "result": 1, "message": "success"} if chunk else {
+            "epidata": [], "result": -2, "message": "no results"}
+        return 200, json.dumps(body).encode()
+
+    return answer
+
+
+def _hhs_params(root, base_url, **indicator):
+    return {"common": {"export_dir": str(root / "export"), "input_dir": str(root / "input"),
+                       "issue_date": "2021-10-25"},
+            "indicator": {"base_url": base_url, **indicator}}
+
+
+@pytest.mark.parametrize("chunk_days, start_date, fail_first_of, expected_requests", [
+    (31, "2021-08-01", 20210901, 4),  # 0801-0831 empty, 0901-1001 (429, then all rows), 1002-1025 empty
+    (3, "2021-09-05", 20210917, 18),  # rows spread over 0911-0913 .. 0917-0919; empty chunks before and after
+])
+def test_chunked_api_gives_the_files_cube(response, export, local_server, tmp_path, log_records, monkeypatch,
+                                          chunk_days, start_date, fail_first_of, expected_requests):
+
+    server = local_server(epidata_answer(response, fail_first_of=fail_first_of, key="k-secret"))
+    monkeypatch.setenv("DELPHI_EPIDATA_KEY", "k-secret")
+    params = _hhs_params(tmp_path, f"{server.url}/epidata/covid_hosp_state_timeseries/?ignored=1",
+                         chunk_days=chunk_days, start_date=start_date, retry_delay=0.05)
+    paths = run_module(params)
+    assert len(server.requests) == expected_requests
+    assert all(r["query"]["as_of"] == "20211025" and r["query"]["states"].split(",")[:2] == ["AK", "AL"]
+               for r in server.requests)
+    ranges = [r["query"]["dates"] for r in server.requests]
+    assert ranges[0].startswith(start_date.replace("-", "")) and ranges[-1].endswith("-20211025")  # capped
+    assert [r["level"] for r in log_records if r["event"] == "http get attempt failed"] == ["warning"]
+    assert "k-secret" not in json.dumps(log_records)
+    # same files with the same bytes as the run on the single file
+    theirs, root = export
+    assert sorted(p.name for p in paths) == sorted(p.name for p in theirs)
+    for path in paths:
+        assert path.read_bytes() == (root / "export" / path.name).read_bytes(), path.name
+    sidecar = json.loads((tmp_path / "input" / "hhs" / "20211025_covid_hosp.json.version.json").read_text())
+    assert (sidecar["kind"], sidecar["value"]) == ("as_of", "20211025") and "k-secret" not in json.dumps(sidecar)
+
+
+def test_as_of_before_the_data_was_issued_gives_no_rows(response, local_server, tmp_path):
+    """The real rows were issued 2021-10-25: asked as of 2021-10-24, every chunk answers "no results"."""
+
+    server = local_server(epidata_answer(response))
+    params = _hhs_params(tmp_path, f"{server.url}/epidata/", start_date="2021-09-01")
+    params["common"]["issue_date"] = "2021-10-24"
+    with pytest.raises(InputError, match="Epidata result -2 .'no results'."):
+        pull_data(params)
+    assert {r["query"]["as_of"] for r in server.requests} == {"20211024"}
+    assert server.requests[-1]["query"]["dates"].endswith("-20211024")
+
+
+def test_persistent_server_errors_fail_after_the_retries(response, local_server, tmp_path):
+    from delphi_signals.sources import FetchError
+
+    server = local_server(lambda path, query, headers: (503, b"down"))
+    params = _hhs_params(tmp_path, f"{server.url}/epidata/", start_date="2021-10-01", retries=2, retry_delay=0.01,
+                         api_key="k-secret")
+    with pytest.raises(FetchError, match=r"HTTP 503 .*\(after 3 attempts\)") as err:
+        pull_data(params)
+    assert "k-secret" not in str(err.value) and "api_key=***" in str(err.value)
+    assert len(server.requests) == 3
+    assert not (tmp_path / "input" / "hhs" / "20211025_covid_hosp.json").exists()

@@ -112,10 +112,15 @@ def test_incidence_smoothing_and_proportions_follow_from_counts(real_run, level)
             "hrr": ("hrr.csv", "hrr"), "hhs": ("hhs.csv", "hhs"), "nation": ("nation.csv", "nation")}
     name, column = pops[level]
     population = table(name).set_index(column)["population"].astype(float)
+    if level == "county":  # the territories' rows carry their territory's people (states.csv)
+        territories = {"60000": "as", "66000": "gu", "69000": "mp", "78000": "vi"}
+        states = table("states.csv").set_index("state_id")["population"].astype(float)
+        population = pd.concat([population.drop(list(territories)),
+                                pd.Series({c: states[s] for c, s in territories.items()})])
+        # the states' megacounties (unassigned counts, PR's 72000 too) have counts but no people
+        assert sorted(prop.index[prop.index.str.endswith("000")]) == sorted(territories)
     np.testing.assert_allclose(prop, cum["20201130"].loc[prop.index] / population.loc[prop.index] * 1e5,
                                rtol=1e-9, atol=1e-6)
-    if level == "county":
-        assert not prop.index.str.endswith("000").any()  # megacounties have counts but no people
 
 
 def test_7day_average_is_the_trailing_mean(real_run, realdata):
@@ -222,3 +227,63 @@ def test_a_bad_count_names_row_and_date(tmp_path, realdata):
     with pytest.raises(InputError, match="count 'twelve' is not a whole number") as err:
         read_wide_csv(path, "confirmed")
     assert (err.value.line, err.value.field) == (6, "3/10/20")
+
+
+def test_territory_county_proportions_by_hand(real_run, realdata):
+    """Guam's county row: its cumulative cases over Guam's 159,358 people (geodata/states.csv)."""
+    folder, _ = real_run
+    raw = pd.read_csv(realdata / "jhu_csse" / "time_series_covid19_confirmed_US.csv")
+    guam = raw.loc[raw.Province_State == "Guam", "11/30/20"].item()
+    prop = read_out(folder, "20201130", "county", "confirmed_cumulative_prop")
+    assert prop["66000"] == round(guam / 159_358 * 1e5, 7)
+    assert "72000" not in prop.index and "01000" not in prop.index
+
+
+def test_an_unmapped_uid_is_dropped_and_listed(realdata, tmp_path, log_records):
+    from delphi_signals.indicators.jhu.pull import pull_data
+
+    for metric in ("confirmed", "deaths"):
+        lines = (realdata / GOLDEN / "tests" / "test_data" / f"small_{metric}.csv").read_text().splitlines()
+        # a row no rule maps: UID 12345678 (not 840…, no territory, no ship)
+        fields = lines[1].split(",")
+        fields[0] = "12345678"
+        (tmp_path / f"{metric}.csv").write_text("\n".join(lines + [",".join(fields)]) + "\n")
+    params = {"common": {"export_dir": str(tmp_path / "out"), "input_dir": str(tmp_path / "input"),
+                         "issue_date": "2020-03-11"},
+              "indicator": {"base_url": str(tmp_path / "{metric}.csv"), "export_start_date": "2020-03-10"}}
+    cube = pull_data("confirmed", base_url=str(tmp_path / "{metric}.csv"), data_root=tmp_path, issue_date="2020-03-11")
+    assert cube.attrs["unmapped_uids"] == [12345678]
+    warnings = [r for r in log_records if r["level"] == "warning"]
+    assert [(w["event"], w["uids"]) for w in warnings] == [("dropped UIDs without a county mapping", [12345678])]
+    del log_records[:]
+    paths = run_module(params)
+    assert paths
+    closing = [r for r in log_records if r["event"] == "Completed indicator run"]
+    assert closing[0]["unmapped_uids"] == [12345678]
+    # its counts reach no level: the nation equals the file without that row
+    raw = pd.read_csv(realdata / GOLDEN / "tests" / "test_data" / "small_confirmed.csv")
+    nation = read_out(tmp_path / "out", "20200310", "nation", "confirmed_cumulative_num")["us"]
+    ships = raw.Province_State.isin(["Diamond Princess", "Grand Princess"])
+    assert nation == raw.loc[~ships, "3/10/20"].sum()
+
+
+@pytest.mark.parametrize("county, hrr, state", [("46102", "370", "sd"), ("02158", "10", "ak"), ("02261", "10", "ak")])
+def test_code_vintage_fixes_reach_every_level(real_run, realdata, county, hrr, state):
+    """geodata/README.md "Kept against upstream": JHU's 46102, 02158 (current codes) and 02261 (retired) are in
+    their HRR and state sums: the HRR value recomputed by hand from the county rows and the crosswalk, in which
+    the county has weight 1 (upstream's 2020 table had no row for it)."""
+    folder, _ = real_run
+    raw = pd.read_csv(realdata / "jhu_csse" / "time_series_covid19_confirmed_US.csv")
+    count = raw.loc[raw.UID == int("840" + county), "11/30/20"].item()
+    assert count > 0
+    assert read_out(folder, "20201130", "county", "confirmed_cumulative_num")[county] == count
+    walk = table("county_hrr.csv")
+    members = walk.loc[walk.hrr == hrr, "county"]
+    counties = read_out(folder, "20201130", "county", "confirmed_cumulative_num")
+    expected_hrr = sum(counties.get(c, 0.0) * float(w) for c, w in zip(members, walk.loc[walk.hrr == hrr, "weight"]))
+    assert walk.loc[(walk.county == county) & (walk.hrr == hrr), "weight"].astype(float).tolist() == [1.0]
+    np.testing.assert_allclose(read_out(folder, "20201130", "hrr", "confirmed_cumulative_num")[hrr], expected_hrr,
+                               rtol=1e-12, atol=1e-6)
+    states = table("states.csv").set_index("state_id")
+    by_state = raw[raw.Province_State == states.loc[state, "state_name"]]["11/30/20"].sum()
+    assert read_out(folder, "20201130", "state", "confirmed_cumulative_num")[state] == by_state

@@ -46,8 +46,8 @@ def test_local_scheduler_builds_pull_and_export(data_root):
     manifest = json.loads((folder / "_SUCCESS").read_text())
     written = sorted(p.name for p in folder.glob("*.csv"))
     assert manifest["files"] == written and manifest["file_count"] == len(written) == 12 * 6 * 84 - 4 * 6 * 6
-    assert {p.name for p in (data_root / "input" / "jhu-csse").iterdir()} == {
-        "20200415_time_series_covid19_confirmed_US.csv", "20200415_time_series_covid19_deaths_US.csv"}
+    raw = {"20200415_time_series_covid19_confirmed_US.csv", "20200415_time_series_covid19_deaths_US.csv"}
+    assert {p.name for p in (data_root / "input" / "jhu-csse").iterdir()} == raw | {f"{r}.version.json" for r in raw}
     assert not list((data_root / "export" / "jhu-csse").glob(".*"))  # no staging directory left behind
     stamp = (folder / "_SUCCESS").stat().st_mtime_ns
     luigi.task_register.Register.clear_instance_cache()
@@ -144,4 +144,13 @@ def test_hhs_and_nchs_exports_run_on_the_demo(data_root):
     nchs = json.loads((data_root / "export" / "nchs-mortality" / "20200415" / "_SUCCESS").read_text())
     # complete weeks through the one ending Saturday 04-11: epiweeks 13, 14, 15 × 12 signals × state, nation
     assert {name.split("_")[1] for name in nchs["files"]} == {"202013", "202014", "202015"}
-    assert nchs["file_count"] == 3 * 12 * 2
+    assert nchs["file_count"] == 3 * 13 * 2
+
+
+def test_a_past_issue_the_source_cannot_reproduce_exits_20_before_luigi(data_root, capsys):
+    config = luigi.configuration.get_config()
+    config.set("nchs-mortality", "base_url", "https://data.cdc.gov/resource/r8kw-7aab.csv")
+    code = main(["run", "--source", "nchs-mortality", "--date", "2020-09-10"])
+    assert code == 20
+    assert "--allow-current" in capsys.readouterr().err
+    assert not (data_root / "input").exists() and not (data_root / "export").exists()  # nothing fetched or run

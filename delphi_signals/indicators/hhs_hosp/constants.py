@@ -9,6 +9,10 @@ DEFAULT_BASE_URL = ("https://api.delphi.cmu.edu/epidata/covid_hosp_state_timeser
                     "?states={states}&dates=20200101-{end}")
 """Epidata ``covid_hosp`` endpoint; ``{states}`` and ``{end}`` (YYYYMMDD) are filled by :func:`pull.source_url`."""
 CACHE_NAME = "covid_hosp"
+EPIDATA_ENDPOINT = "https://api.delphi.cmu.edu/epidata/covid_hosp_state_timeseries/"
+FIRST_DAY = dt.date(2020, 1, 1)  # requests cover FIRST_DAY .. the issue date
+CHUNK_DAYS = 31  # days per request: the API caps the rows of one answer
+API_KEY_ENV = "DELPHI_EPIDATA_KEY"  # optional Epidata API key; or indicator.api_key
 
 # base signal -> the previous_day_admission_* columns summed into it
 SIGNAL_COLUMNS = {

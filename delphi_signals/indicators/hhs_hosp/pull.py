@@ -7,7 +7,9 @@ the ``previous_day_admission_*`` counts in :data:`~.constants.REQUIRED_FIELDS` a
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -16,9 +18,21 @@ import pandas as pd
 from ...errors import InputError
 from ...geo import geo_values
 from ...log import get_logger
-from ...sources import fetch
+from ...sources import Retry, fetch
+from ...sources.cache import FetchResult, cache_path, parse_day, sha256_file, store
+from ...sources.errors import FetchError
+from ...sources.http import http_get, redact, with_query
+from ...sources.versions import SourceVersion, as_of_version, is_local, record_fetch
 from .. import params as P
-from .constants import CACHE_NAME, DEFAULT_BASE_URL, REQUIRED_FIELDS, SOURCE
+from .constants import (
+    API_KEY_ENV,
+    CACHE_NAME,
+    CHUNK_DAYS,
+    DEFAULT_BASE_URL,
+    FIRST_DAY,
+    REQUIRED_FIELDS,
+    SOURCE,
+)
 
 log = get_logger(__name__, source=SOURCE)
 
@@ -36,16 +50,110 @@ def source_url(params: dict) -> str:
     return template.replace("{states}", states).replace("{end}", P.issue_date(params).strftime("%Y%m%d"))
 
 
+def resolve_version(params: dict) -> SourceVersion:
+    """A local file reproduces any issue; the Epidata API reproduces issue D with ``as_of=D``."""
+    url = str((params.get("indicator") or {}).get("base_url") or DEFAULT_BASE_URL)
+    if is_local(url):
+        return SourceVersion(SOURCE, P.issue_date(params), "local", None, url)
+    return as_of_version(SOURCE, P.issue_date(params), url.split("?", 1)[0])
+
+
+def resolve_versions(params: dict) -> list[SourceVersion]:
+    """The indicator contract's version check: ``[resolve_version(params)]`` (one raw file)."""
+    return [resolve_version(params)]
+
+
+def date_chunks(first, last, days: int = CHUNK_DAYS) -> list[tuple[dt.date, dt.date]]:
+    """``[first, last]`` cut into consecutive ranges of at most ``days`` days.
+
+    Examples
+    --------
+    >>> [(f"{a:%m%d}", f"{b:%m%d}") for a, b in date_chunks("2021-08-01", "2021-10-25")]
+    [('0801', '0831'), ('0901', '1001'), ('1002', '1025')]
+    """
+    first, last = parse_day(first), parse_day(last)
+    out = []
+    while first <= last:
+        stop = min(first + dt.timedelta(days=days - 1), last)
+        out.append((first, stop))
+        first = stop + dt.timedelta(days=1)
+    return out
+
+
+def fetch_chunked(endpoint: str, *, data_root, day, as_of: str, first=FIRST_DAY, chunk_days: int = CHUNK_DAYS,
+                  api_key: str | None = None, retry: Retry = Retry(), force: bool = False) -> FetchResult:
+    """Request ``first`` .. ``day`` in ``chunk_days``-day ranges (``dates=A-B``, ``as_of``, every state) and cache
+    the rows of all answers as one Epidata response ``<data_root>/input/hhs/<day>_covid_hosp.json``.
+
+    An answer ``{"result": -2, "message": "no results"}`` is a chunk without data, wherever it falls; any other
+    result but 1 fails. HTTP 429 and 5xx are retried with backoff (``retry``). The API key goes in the query
+    as ``api_key`` and is shown as ``***`` in every log line and error.
+
+    Raises
+    ------
+    FetchError
+        A request still failing after its retries, or an answer that is not an Epidata response.
+    """
+    target = cache_path(data_root, SOURCE, day, CACHE_NAME, "json")
+    if target.exists() and not force:
+        digest, size = sha256_file(target)
+        log.info("fetch skipped: cached", url=endpoint, file=str(target))
+        return FetchResult(target, endpoint, size, digest, skipped=True, attempts=0)
+    states = ",".join(s.upper() for s in geo_values("state"))
+    rows, requests = [], 0
+    for start, stop in date_chunks(first, day, chunk_days):
+        url = with_query(endpoint, {"states": states, "dates": f"{start:%Y%m%d}-{stop:%Y%m%d}", "as_of": as_of,
+                                    "api_key": api_key})
+        body = http_get(url, retry=retry, source=SOURCE)
+        requests += 1
+        try:
+            answer = json.loads(body)
+            result, chunk = answer["result"], answer.get("epidata") or []
+        except (ValueError, KeyError, TypeError) as exc:
+            raise FetchError(f"not an Epidata response ({type(exc).__name__}: {exc})", url=redact(url)) from None
+        if result == -2:
+            log.info("no results in chunk", dates=f"{start:%Y%m%d}-{stop:%Y%m%d}")
+            continue
+        if result != 1:
+            raise FetchError(f"Epidata result {result} ({answer.get('message')!r}) for dates {start:%Y%m%d}-"
+                             f"{stop:%Y%m%d}; expected 1 (or -2, no results)", url=redact(url))
+        rows.extend(chunk)
+    data = json.dumps({"epidata": rows, "result": 1 if rows else -2,
+                       "message": "success" if rows else "no results"}).encode()
+    digest, size = store(target, lambda tmp: tmp.write_bytes(data), url=endpoint)
+    log.info("fetched file", url=endpoint, file=str(target), requests=requests, rows=len(rows), bytes=size,
+             sha256=digest, as_of=as_of)
+    return FetchResult(target, endpoint, size, digest, skipped=False, attempts=requests)
+
+
 def pull_data(params: dict) -> pd.DataFrame:
-    """Fetch the day's response into ``<data_root>/input/hhs/<YYYYMMDD>_covid_hosp.json`` and parse it.
+    """Fetch the response for ``common.issue_date`` into ``<data_root>/input/hhs/<YYYYMMDD>_covid_hosp.json``
+    (with a ``.version.json`` sidecar) and parse it.
+
+    ``indicator.base_url``: a local path or ``file://`` URL (a template with ``{states}``/``{end}``, see
+    :func:`source_url`) is read as is; an http(s) URL is the Epidata endpoint (its query is dropped), asked in
+    31-day chunks (:func:`fetch_chunked`) ``as_of`` the issue date, from ``indicator.start_date`` (default
+    2020-01-01) to the issue date. ``indicator.api_key`` or ``$DELPHI_EPIDATA_KEY``: the optional API key.
 
     Returns
     -------
     pandas.DataFrame
         See :func:`read_response`.
     """
-    result = fetch(source_url(params), source=SOURCE, data_root=P.data_root(params), day=P.issue_date(params),
-                   name=CACHE_NAME, ext="json", force=bool((params.get("indicator") or {}).get("force_pull")))
+    indicator = params.get("indicator") or {}
+    version = resolve_version(params)
+    root, day, force = P.data_root(params), P.issue_date(params), bool(indicator.get("force_pull"))
+    if version.kind == "local":
+        result = fetch(source_url(params), source=SOURCE, data_root=root, day=day, name=CACHE_NAME, ext="json",
+                       force=force)
+    else:
+        retry = Retry(attempts=int(indicator.get("retries", 4)) + 1, delay=float(indicator.get("retry_delay", 2.0)))
+        result = fetch_chunked(version.url, data_root=root, day=day, as_of=version.value,
+                               first=indicator.get("start_date") or FIRST_DAY,
+                               chunk_days=int(indicator.get("chunk_days") or CHUNK_DAYS),
+                               api_key=indicator.get("api_key") or os.environ.get(API_KEY_ENV) or None,
+                               retry=retry, force=force)
+    record_fetch(result, version)
     return read_response(result.path)
 
 

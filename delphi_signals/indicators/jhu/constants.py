@@ -8,6 +8,12 @@ DEFAULT_BASE_URL = (
     "https://raw.githubusercontent.com/CSSEGISandData/COVID-19/master/csse_covid_19_data/"
     "csse_covid_19_time_series/time_series_covid19_{metric}_US.csv"
 )
+REPO_PATH = "csse_covid_19_data/csse_covid_19_time_series/time_series_covid19_{metric}_US.csv"
+"""Where the files live in the CSSE git repository (``{metric}`` filled in)."""
+DEFAULT_HISTORY = "https://api.github.com/repos/CSSEGISandData/COVID-19"
+"""The commits API of the CSSE repository (``/commits?path=…&until=…``); a local clone's path works too."""
+DEFAULT_HISTORY_RAW = "https://raw.githubusercontent.com/CSSEGISandData/COVID-19"
+"""Raw files by commit: ``{DEFAULT_HISTORY_RAW}/{sha}/{REPO_PATH}``."""
 
 # the non-date columns of the wide files, in order; the deaths file adds Population
 ID_COLUMNS = ("UID", "iso2", "iso3", "code3", "FIPS", "Admin2", "Province_State", "Country_Region", "Lat", "Long_",
@@ -78,4 +84,7 @@ UID_SPLITS = {
 }
 UTAH_DISTRICTS = range(84070015, 84070021)  # Bear River … Weber-Morgan: Utah's megacounty
 TERRITORY_UIDS = {16: "60000", 316: "66000", 580: "69000", 850: "78000", 630: "72000"}
+# territories JHU reports as one row: their county row gets the territory's population (as upstream publishes
+# county proportions for them); Puerto Rico has real municipios, so its 72000 stays a megacounty without people
+TERRITORY_COUNTIES = {"60000": "as", "66000": "gu", "69000": "mp", "78000": "vi"}
 CRUISE_SHIPS = {84088888: "Diamond Princess", 84099999: "Grand Princess"}

@@ -127,7 +127,11 @@ def uid_to_fips(uid: int, province_state: str, state_codes: dict[str, str]) -> d
 
 
 def county_matrix(series: WideSeries, state_codes: dict[str, str]):
-    """Sparse ``(county, uid)`` weights and the county ids; logs dropped and unknown rows by name."""
+    """Sparse ``(county, uid)`` weights and the county ids.
+
+    Rows dropped on purpose (cruise ships) are logged at info; a UID that no rule maps is dropped with a
+    warning naming it (:func:`unmapped_uids` lists them), not a failure: upstream drops them silently.
+    """
     rows, cols, weights = [], [], []
     dropped, unknown = [], []
     for j, (uid, state) in enumerate(zip(series.uids.tolist(), series.province_state.tolist())):
@@ -145,11 +149,24 @@ def county_matrix(series: WideSeries, state_codes: dict[str, str]):
     if dropped:
         log.info("dropped rows on purpose", file=str(series.path), count=len(dropped), uids=dropped[:10])
     if unknown:
-        raise InputError(f"{len(unknown)} UID(s) with no county mapping: {_examples(unknown)}", file=series.path,
-                         field="UID")
+        log.warning("dropped UIDs without a county mapping", file=str(series.path), count=len(unknown),
+                    uids=unknown[:50])
     counties, row_index = np.unique(np.array(rows), return_inverse=True)
     matrix = sp.csr_matrix((weights, (row_index, cols)), shape=(len(counties), len(series.uids)))
     return matrix, counties
+
+
+def unmapped_uids(series: WideSeries, state_codes: dict[str, str]) -> list[int]:
+    """The UIDs of ``series`` that no rule of :func:`uid_to_fips` maps (and :func:`county_matrix` drops).
+
+    Examples
+    --------
+    >>> series = WideSeries(np.array([84001001, 12345]), np.array(["Alabama", "Atlantis"]), None, None, "x.csv")
+    >>> unmapped_uids(series, {})
+    [12345]
+    """
+    return sorted(int(u) for u, s in zip(series.uids.tolist(), series.province_state.tolist())
+                  if uid_to_fips(u, s, state_codes) == {})
 
 
 def county_cumulative(series: WideSeries, state_codes: dict[str, str]) -> tuple[np.ndarray, np.ndarray]:

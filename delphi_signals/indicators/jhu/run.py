@@ -6,12 +6,11 @@ from pathlib import Path
 
 from ...log import progress
 from ...smooth import smooth
-from .. import params as P
 from ..runner import export_signals, stamp_signal
-from .constants import CATALOGUE, DEFAULT_BASE_URL, GEO_RES, METRICS, SOURCE
+from .constants import CATALOGUE, GEO_RES, METRICS, SOURCE
 from .data_tools import incidence
 from .geo import geo_map
-from .pull import pull_data
+from .pull import pull_data, pull_options
 
 
 def build_signals(cumulative, metric: str, geo_res: str):
@@ -29,29 +28,26 @@ def build_signals(cumulative, metric: str, geo_res: str):
         yield signal.name, stamp_signal(smoothed, signal, SOURCE)
 
 
-def _pull(metric: str, params: dict):
-    indicator = params.get("indicator") or {}
-    return pull_data(metric, base_url=indicator.get("base_url") or DEFAULT_BASE_URL, data_root=P.data_root(params),
-                     issue_date=P.issue_date(params), force=bool(indicator.get("force_pull", False)))
-
-
 def pull_inputs(params: dict) -> None:
-    """Fetch (and check) both metrics' raw files of one issue into the dated input cache."""
+    """Fetch (and check) both metrics' raw files of one issue, as known then, into the dated input cache."""
     for metric in METRICS:
-        _pull(metric, params)
-
-
-def _cubes(params: dict):
-    for metric in METRICS:
-        cumulative = _pull(metric, params)
-        for geo_res in progress(GEO_RES, desc=f"{SOURCE} {metric}", unit="geo level"):
-            for _name, cube in build_signals(cumulative, metric, geo_res):
-                yield cube
+        pull_data(metric, **pull_options(params))
 
 
 def run_module(params: dict) -> list[Path]:
     """Export the 12 JHU signals × 6 geo levels for ``params`` (see :mod:`delphi_signals.indicators.params`).
 
-    Returns the written CSV paths; logs ``"Completed indicator run"`` with the counts and timings.
+    Returns the written CSV paths; logs ``"Completed indicator run"`` with the counts and timings, and the
+    UIDs dropped for want of a county mapping (``unmapped_uids``).
     """
-    return export_signals(SOURCE, CATALOGUE, params, _cubes(params))
+    unmapped: set = set()
+
+    def cubes():
+        for metric in METRICS:
+            cumulative = pull_data(metric, **pull_options(params))
+            unmapped.update(cumulative.attrs["unmapped_uids"])
+            for geo_res in progress(GEO_RES, desc=f"{SOURCE} {metric}", unit="geo level"):
+                for _name, cube in build_signals(cumulative, metric, geo_res):
+                    yield cube
+
+    return export_signals(SOURCE, CATALOGUE, params, cubes(), extra=lambda: {"unmapped_uids": sorted(unmapped)})

@@ -2,26 +2,12 @@
 
 from __future__ import annotations
 
-from itertools import product
 from pathlib import Path
 
-import pandas as pd
-
-from ..runner import export_signals, stamp_signal
-from .constants import CATALOGUE, GEOS, METRICS, SENSORS, SOURCE
-from .data_tools import fold_new_york_city, state_cube
-from .geo import geo_map
+from ..runner import export_signals
+from .constants import CATALOGUE, SOURCE
+from .data_tools import build_signals
 from .pull import pull_data
-
-
-def build_signals(table: pd.DataFrame):
-    """Yield ``(signal, geo_res, cube)`` for every metric × {num, prop} × {state, nation}."""
-    table = fold_new_york_city(table)
-    for column, stem in METRICS.items():
-        counts = state_cube(table, column, CATALOGUE.signal(stem=stem, sensor="num").name)
-        for geo_res, (sensor, prop) in product(GEOS, SENSORS.items()):
-            signal = CATALOGUE.signal(stem=stem, sensor=sensor)
-            yield signal.name, geo_res, stamp_signal(geo_map(counts, geo_res, prop), signal, SOURCE)
 
 
 def run_module(params: dict) -> list[Path]:
