@@ -7,17 +7,30 @@ import xarray as xr
 
 from delphi_signals.cube import new_cube
 from delphi_signals.errors import InputError
-from delphi_signals.smooth.weekday import _design, _third_differences, adjust_weekday, fit_weekday, fit_weekday_arrays
+from delphi_signals.smooth.weekday import adjust_weekday, fit_weekday, fit_weekday_arrays
 
 SPEC_ALPHA = [-0.0599, -0.0727, -0.0562, 0.0343, 0.1253, 0.0456]
 # delphi-utils 0.3.24 (cvxpy 1.5 + Clarabel) on national JHU confirmed incidence from 2020-03-15, den 3.3e8
 UPSTREAM_JHU_ALPHA = [-0.147831, -0.051046, 0.009506, 0.113622, 0.164895, 0.052807]
 
 
+def design(dayofweek):
+    """X = [weekday indicators, Sunday rows -1 in all six | identity], as spec §3 writes it."""
+    t = len(dayofweek)
+    x = np.zeros((t, 6 + t))
+    for row, day in enumerate(dayofweek):
+        if day == 6:
+            x[row, :6] = -1
+        else:
+            x[row, day] = 1
+    x[:, 6:] = np.eye(t)
+    return x
+
+
 def objective(beta, num, den, dayofweek):
-    x, d, t = _design(dayofweek), _third_differences(len(num)), len(num)
-    eta = x @ beta
-    return np.sum(den * np.exp(eta) - num * eta) / t + 100 / (t - 2) * np.abs(d @ beta).sum()
+    t = len(num)
+    eta = design(dayofweek) @ beta
+    return np.sum(den * np.exp(eta) - num * eta) / t + 100 / (t - 2) * np.abs(np.diff(beta[6:], 3)).sum()
 
 
 def test_spec_fit_vector():
