@@ -80,7 +80,7 @@ class WeekdayFits:
         return self.status == kernels.CONVERGED
 
 
-def solve_weekday(num, den, dayofweek, *, penalty=PENALTY, tol=1e-12, max_steps=200, parallel=True) -> WeekdayFits:
+def solve_weekday(num, den, dayofweek, *, penalty=PENALTY, tol=1e-11, max_steps=200, parallel=True) -> WeekdayFits:
     """Fit the weekday model on each series (last axis: time) of ``num`` over ``den``.
 
     Parameters
@@ -147,7 +147,7 @@ def solve_weekday(num, den, dayofweek, *, penalty=PENALTY, tol=1e-12, max_steps=
                        gap=info[:, 3].reshape(lead), objective=info[:, 4].reshape(lead))
 
 
-def fit_weekday_arrays(num, den, dayofweek, *, penalty=PENALTY, tol=1e-12, max_iter=200, parallel=True):
+def fit_weekday_arrays(num, den, dayofweek, *, penalty=PENALTY, tol=1e-11, max_iter=200, parallel=True):
     """Fit ``beta = (alpha_Mon..Sat, phi_1..T)``; returns ``(beta, converged)`` (see :func:`solve_weekday`).
 
     For 1-D series ``converged`` is a bool; for ``(..., T)`` arrays one bool per series.
@@ -225,7 +225,7 @@ def fit_weekday(num, den, *, penalty=PENALTY, by=None, on_failure="zero", parall
     num_t, den_t = _series(num, "num", by), _series(den, "den", by)
     if not num_t.indexes["time"].equals(den_t.indexes["time"]):
         raise InputError("num and den must share one time axis")
-    if by is not None:
+    if by is not None and not num_t.indexes[by].equals(den_t.indexes[by]):
         den_t = den_t.reindex({by: num_t[by].values})
         if den_t.isnull().all("time").any():
             raise InputError(f"den lacks {by} entries of num: {num_t[by].values[den_t.isnull().all('time').values][:5]}")
@@ -290,16 +290,22 @@ def adjust_weekday(cube: xr.Dataset, params: xr.Dataset) -> xr.Dataset:
             absent = ~np.isin(cube[dim].values, effect[dim].values)
             if absent.any():
                 raise InputError(f"no weekday_effect for {dim} {cube[dim].values[absent][:5].tolist()}")
-        effect = xr.DataArray(values, coords=effect.coords, dims=effect.dims).sel({d: cube[d] for d in others})
-        values = effect.values
+        same = all(effect.indexes[d].equals(cube.indexes[d]) for d in others if d in effect.indexes)
+        if not same:
+            effect = xr.DataArray(values, coords=effect.coords, dims=effect.dims)
+            values = effect.sel({d: cube[d].values for d in others}).values
     dayofweek = cube.indexes["time"].day_of_week.to_numpy()
-    divisor = xr.DataArray(np.exp(values[..., dayofweek]), coords={**{d: cube[d] for d in others}, "time": cube["time"]},
-                           dims=(*others, "time"))
+    divisor = np.exp(values[..., dayofweek])  # dims (*others, "time")
+    divisor_dims = (*others, "time")
     out = cube.copy(deep=False)
     for name in ("value", "stderr"):
         if name in cube:
-            out[name] = (cube[name] / divisor).transpose(*cube[name].dims).astype(cube[name].dtype)
-            out[name].attrs = cube[name].attrs
+            var = cube[name].variable
+            # numpy, not xarray arithmetic: the divisor is already in the cube's order (no alignment to pay for)
+            order = [divisor_dims.index(d) for d in var.dims if d in divisor_dims]
+            shape = [var.sizes[d] if d in divisor_dims else 1 for d in var.dims]
+            scaled = np.asarray(var.values, dtype=float) / np.transpose(divisor, order).reshape(shape)
+            out[name] = var.copy(deep=False, data=scaled.astype(var.dtype, copy=False))
     note = "time: point (comment: divided by the fitted day-of-week effect)"
     out.attrs["cell_methods"] = f"{cube.attrs['cell_methods']} {note}" if cube.attrs.get("cell_methods") else note
     return out

@@ -180,8 +180,8 @@ def _band_solve(lb, x):
 
 
 @numba.njit(cache=True)
-def _dense_solve(a, b):
-    """In place: b <- a^{-1} b for a small symmetric positive definite ``a`` (overwritten). False if singular."""
+def _cholesky_factor(a):
+    """In place: lower Cholesky factor of a small symmetric positive definite ``a``. False if not one."""
     n = a.shape[0]
     for i in range(n):
         for j in range(i + 1):
@@ -194,17 +194,23 @@ def _dense_solve(a, b):
                 a[i, i] = math.sqrt(s)
             else:
                 a[i, j] = s / a[j, j]
+    return True
+
+
+@numba.njit(cache=True)
+def _cholesky_apply(factor, b):
+    """In place: b <- A^{-1} b with ``factor`` from :func:`_cholesky_factor`."""
+    n = factor.shape[0]
     for i in range(n):
         s = b[i]
         for k in range(i):
-            s -= a[i, k] * b[k]
-        b[i] = s / a[i, i]
+            s -= factor[i, k] * b[k]
+        b[i] = s / factor[i, i]
     for i in range(n - 1, -1, -1):
         s = b[i]
         for k in range(i + 1, n):
-            s -= a[k, i] * b[k]
-        b[i] = s / a[i, i]
-    return True
+            s -= factor[k, i] * b[k]
+        b[i] = s / factor[i, i]
 
 
 @numba.njit(cache=True)
@@ -228,10 +234,95 @@ def _start(num, den, phi):
         phi[t] = math.log(max(s_num, 0.5) / s_den) if s_den > 0.0 else math.log(overall)
 
 
+@numba.njit(cache=True, fastmath=FASTMATH)
+def _band_solve_vector(lb, x):
+    """In place: ``x`` (padded like ``lb``, padding zero) <- K^{-1} x."""
+    n = lb.shape[1] - 2 * PAD
+    inv = lb[0]
+    l1 = lb[1]
+    l2 = lb[2]
+    l3 = lb[3]
+    for i in range(PAD, PAD + n):
+        x[i] = (x[i] - l1[i] * x[i - 1] - l2[i] * x[i - 2] - l3[i] * x[i - 3]) * inv[i]
+    for i in range(PAD + n - 1, PAD - 1, -1):
+        x[i] = (x[i] - l1[i + 1] * x[i + 1] - l2[i + 2] * x[i + 2] - l3[i + 3] * x[i + 3]) * inv[i]
+
+
+@numba.njit(cache=True, fastmath=FASTMATH)
+def _direction(r_alpha, r_phi, r_u, r_c1, r_c2, u, z, lam1, lam2, mu, dow, lb, cols, schur_factor,
+               g, d_alpha, d_phi, d_z, d_u, d_l1, d_l2):
+    """Newton direction for the residuals given (``r_c*`` set the centring), reusing the factorisation:
+    ``lb`` (banded Cholesky of K), ``cols`` (K^{-1} B', padded rows) and ``schur_factor`` (Cholesky of S)."""
+    n = r_phi.shape[0]
+    m = r_u.shape[0]
+    for t in range(n):
+        g[PAD + t] = r_phi[t]
+    for i in range(m):
+        f1 = u[i] - z[i]
+        f2 = u[i] + z[i]
+        s1 = lam1[i] / f1
+        s2 = lam2[i] / f2
+        q = r_u[i] + r_c1[i] / f1 + r_c2[i] / f2
+        p = -r_c1[i] / f1 + r_c2[i] / f2 + (s1 - s2) / (s1 + s2) * q
+        g[PAD + i] -= p
+        g[PAD + i + 1] += 3.0 * p
+        g[PAD + i + 2] -= 3.0 * p
+        g[PAD + i + 3] += p
+    _band_solve_vector(lb, g)
+    for j in range(N_ALPHA):
+        d_alpha[j] = -r_alpha[j]
+    for t in range(n):
+        v = mu[t] * g[PAD + t]
+        if dow[t] < N_ALPHA:
+            d_alpha[dow[t]] += v
+        else:
+            for j in range(N_ALPHA):
+                d_alpha[j] -= v
+    _cholesky_apply(schur_factor, d_alpha)
+    for t in range(n):
+        acc = g[PAD + t]
+        for j in range(N_ALPHA):
+            acc += cols[PAD + t, j] * d_alpha[j]
+        d_phi[t] = -acc
+    _third_diff(d_phi, d_z)
+    for i in range(m):
+        f1 = u[i] - z[i]
+        f2 = u[i] + z[i]
+        s1 = lam1[i] / f1
+        s2 = lam2[i] / f2
+        q = r_u[i] + r_c1[i] / f1 + r_c2[i] / f2
+        d_u[i] = ((s1 - s2) * d_z[i] - q) / (s1 + s2)
+        d_l1[i] = (-r_c1[i] - lam1[i] * (d_u[i] - d_z[i])) / f1
+        d_l2[i] = (-r_c2[i] - lam2[i] * (d_u[i] + d_z[i])) / f2
+
+
+@numba.njit(cache=True)
+def _to_boundary(u, z, lam1, lam2, d_u, d_z, d_l1, d_l2):
+    """Largest step in (0, 1] keeping the multipliers and the slacks u - z, u + z non-negative."""
+    smax = 1.0
+    for i in range(u.shape[0]):
+        if d_l1[i] < 0.0:
+            smax = min(smax, -lam1[i] / d_l1[i])
+        if d_l2[i] < 0.0:
+            smax = min(smax, -lam2[i] / d_l2[i])
+        df1 = d_u[i] - d_z[i]
+        if df1 < 0.0:
+            smax = min(smax, -(u[i] - z[i]) / df1)
+        df2 = d_u[i] + d_z[i]
+        if df2 < 0.0:
+            smax = min(smax, -(u[i] + z[i]) / df2)
+    return smax
+
+
 @numba.njit(cache=True)
 def solve_one(num, den, dow, penalty_weight, gap_tol, feas_tol, max_steps, beta, info):
     """Fit one series in place: ``beta`` (6 + T) gets (alpha, phi); ``info`` gets
-    (status, steps, dual residual max-norm, duality gap, objective)."""
+    (status, steps, dual residual max-norm, duality gap, objective).
+
+    Mehrotra predictor-corrector: an affine step (no centring) sets the centring target
+    ``sigma * gap / 2m`` with ``sigma = (gap after the affine step / gap)**3``; the corrected step then
+    backtracks until the residual norm at that target decreases.
+    """
     n = num.shape[0]
     m = n - 3
     inv_t = 1.0 / n
@@ -253,12 +344,13 @@ def solve_one(num, den, dow, penalty_weight, gap_tol, feas_tol, max_steps, beta,
     r_u = np.empty(m)
     r_c1 = np.empty(m)
     r_c2 = np.empty(m)
+    a_c1 = np.empty(m)
+    a_c2 = np.empty(m)
     kb = np.empty((4, n + 2 * PAD))
     lb = np.empty((4, n + 2 * PAD))
-    rhs = np.zeros((n + 2 * PAD, N_ALPHA + 1))
-    schur = np.empty((N_ALPHA, N_ALPHA + 1))
-    square = np.empty((N_ALPHA, N_ALPHA))
-    p = np.empty(m)
+    cols = np.zeros((n + 2 * PAD, N_ALPHA))
+    g = np.zeros(n + 2 * PAD)
+    schur = np.empty((N_ALPHA, N_ALPHA))
     d_alpha = np.empty(N_ALPHA)
     d_phi = np.empty(n)
     d_z = np.empty(m)
@@ -290,47 +382,48 @@ def solve_one(num, den, dow, penalty_weight, gap_tol, feas_tol, max_steps, beta,
     dual_norm = np.inf
     gap = np.inf
     for steps in range(max_steps + 1):
+        norm2 = _residuals(alpha, phi, u, lam1, lam2, num, den, dow, inv_t, c, 0.0,
+                           eta, mu, z, r_alpha, r_phi, r_u, r_c1, r_c2)
+        if not math.isfinite(norm2):
+            status = STALLED
+            break
         gap = 0.0
         for i in range(m):
-            gap += lam1[i] * (u[i] - z[i]) + lam2[i] * (u[i] + z[i])
-        inv_barrier = gap / (10.0 * 2 * m)
-        norm2 = _residuals(alpha, phi, u, lam1, lam2, num, den, dow, inv_t, c, inv_barrier,
-                           eta, mu, z, r_alpha, r_phi, r_u, r_c1, r_c2)
+            gap += r_c1[i] + r_c2[i]  # lam1 (u - z) + lam2 (u + z): the centring residuals at target 0
         dual_norm = 0.0
         for t in range(n):
             dual_norm = max(dual_norm, abs(r_phi[t]))
         for j in range(N_ALPHA):
             dual_norm = max(dual_norm, abs(r_alpha[j]))
-        primal_value = _loss(alpha, phi, num, den, dow, inv_t, t_eta)
-        l1 = 0.0
+        primal_value = 0.0
+        for t in range(n):
+            primal_value += mu[t] - num[t] * inv_t * eta[t] if den[t] > 0.0 else 0.0
         for i in range(m):
-            l1 += abs(z[i])
-        primal_value += c * l1
+            primal_value += c * abs(z[i])
         if dual_norm <= feas_limit and gap <= gap_tol * max(1.0, abs(primal_value)):
             status = CONVERGED
             break
         if steps == max_steps:
             break
-        # Newton system: K (banded) and the 7 right-hand sides [B' | r_phi + D' p], rows padded by PAD
+        # factorise: K = diag(mu) + D' diag(w) D (banded), then K^{-1} B' and the 6 x 6 Schur complement
         for t in range(n):
             kb[0, PAD + t] = mu[t]
             kb[1, PAD + t] = 0.0
             kb[2, PAD + t] = 0.0
             kb[3, PAD + t] = 0.0
         for i in range(m):
-            f1 = u[i] - z[i]
-            f2 = u[i] + z[i]
-            s1 = lam1[i] / f1
-            s2 = lam2[i] / f2
+            s1 = lam1[i] / (u[i] - z[i])
+            s2 = lam2[i] / (u[i] + z[i])
             weight = 4.0 * s1 * s2 / (s1 + s2)
-            q = r_u[i] + r_c1[i] / f1 + r_c2[i] / f2
-            p[i] = -r_c1[i] / f1 + r_c2[i] / f2 + (s1 - s2) / (s1 + s2) * q
             for a in range(4):
                 ca = _coef(a) * weight
                 for b in range(a + 1):
                     kb[a - b, PAD + i + a] += ca * _coef(b)
+        if not _band_cholesky(kb, lb):
+            status = STALLED
+            break
         for t in range(n):
-            row = rhs[PAD + t]
+            row = cols[PAD + t]
             for j in range(N_ALPHA):
                 row[j] = 0.0
             if dow[t] < N_ALPHA:
@@ -338,60 +431,51 @@ def solve_one(num, den, dow, penalty_weight, gap_tol, feas_tol, max_steps, beta,
             else:
                 for j in range(N_ALPHA):
                     row[j] = -mu[t]
-            row[N_ALPHA] = r_phi[t]
-        for i in range(m):
-            for a in range(4):
-                rhs[PAD + i + a, N_ALPHA] += _coef(a) * p[i]
-        if not _band_cholesky(kb, lb):
-            status = STALLED
-            break
-        _band_solve(lb, rhs)
-        # Schur complement S = A - B K^{-1} B' and its right-hand side -r_alpha + B K^{-1} (r_phi + D' p):
-        # column 6 of schur holds B K^{-1} (r_phi + D'p) until it is moved into d_alpha
+        _band_solve(lb, cols)
         for j in range(N_ALPHA):
-            for k in range(N_ALPHA + 1):
+            for k in range(N_ALPHA):
                 schur[j, k] = 0.0
         for t in range(n):
-            row = rhs[PAD + t]
+            row = cols[PAD + t]
             if dow[t] < N_ALPHA:
                 j = dow[t]
                 schur[j, j] += mu[t]
-                for k in range(N_ALPHA + 1):
+                for k in range(N_ALPHA):
                     schur[j, k] -= mu[t] * row[k]
             else:
                 for j in range(N_ALPHA):
                     for k in range(N_ALPHA):
                         schur[j, k] += mu[t] * (1.0 + row[k])
-                    schur[j, N_ALPHA] += mu[t] * row[N_ALPHA]
-        for j in range(N_ALPHA):
-            d_alpha[j] = -r_alpha[j] - schur[j, N_ALPHA]
-            for k in range(N_ALPHA):
-                square[j, k] = schur[j, k]
-        if not _dense_solve(square, d_alpha):
+        if not _cholesky_factor(schur):
             status = STALLED
             break
-        for t in range(n):
-            row = rhs[PAD + t]
-            acc = row[N_ALPHA]
-            for j in range(N_ALPHA):
-                acc += row[j] * d_alpha[j]
-            d_phi[t] = -acc
-        _third_diff(d_phi, d_z)
-        smax = 1.0
+        # predictor (affine) step, then the centring target
+        _direction(r_alpha, r_phi, r_u, r_c1, r_c2, u, z, lam1, lam2, mu, dow, lb, cols, schur,
+                   g, d_alpha, d_phi, d_z, d_u, d_l1, d_l2)
+        s_aff = _to_boundary(u, z, lam1, lam2, d_u, d_z, d_l1, d_l2)
+        gap_aff = 0.0
         for i in range(m):
-            f1 = u[i] - z[i]
-            f2 = u[i] + z[i]
-            s1 = lam1[i] / f1
-            s2 = lam2[i] / f2
-            q = r_u[i] + r_c1[i] / f1 + r_c2[i] / f2
-            d_u[i] = ((s1 - s2) * d_z[i] - q) / (s1 + s2)
-            d_l1[i] = (-r_c1[i] - lam1[i] * (d_u[i] - d_z[i])) / f1
-            d_l2[i] = (-r_c2[i] - lam2[i] * (d_u[i] + d_z[i])) / f2
-            if d_l1[i] < 0.0:
-                smax = min(smax, -lam1[i] / d_l1[i])
-            if d_l2[i] < 0.0:
-                smax = min(smax, -lam2[i] / d_l2[i])
-        s = 0.99 * smax if smax < 1.0 else 1.0
+            gap_aff += ((lam1[i] + s_aff * d_l1[i]) * (u[i] - z[i] + s_aff * (d_u[i] - d_z[i]))
+                        + (lam2[i] + s_aff * d_l2[i]) * (u[i] + z[i] + s_aff * (d_u[i] + d_z[i])))
+        sigma = min(1.0, max(0.0, gap_aff / gap)) ** 3
+        target = sigma * gap / (2 * m)
+        for i in range(m):
+            a_c1[i] = r_c1[i] + d_l1[i] * (d_u[i] - d_z[i]) - target
+            a_c2[i] = r_c2[i] + d_l2[i] * (d_u[i] + d_z[i]) - target
+        _direction(r_alpha, r_phi, r_u, a_c1, a_c2, u, z, lam1, lam2, mu, dow, lb, cols, schur,
+                   g, d_alpha, d_phi, d_z, d_u, d_l1, d_l2)
+        smax = _to_boundary(u, z, lam1, lam2, d_u, d_z, d_l1, d_l2)
+        s = min(1.0, 0.99 * smax)
+        # merit: the residual norm with the centring target
+        norm2 = 0.0
+        for i in range(m):
+            e1 = r_c1[i] - target
+            e2 = r_c2[i] - target
+            norm2 += r_u[i] * r_u[i] + e1 * e1 + e2 * e2
+        for t in range(n):
+            norm2 += r_phi[t] * r_phi[t]
+        for j in range(N_ALPHA):
+            norm2 += r_alpha[j] * r_alpha[j]
         accepted = False
         while s > 1e-12:
             for j in range(N_ALPHA):
@@ -402,7 +486,7 @@ def solve_one(num, den, dow, penalty_weight, gap_tol, feas_tol, max_steps, beta,
                 t_u[i] = u[i] + s * d_u[i]
                 t_l1[i] = lam1[i] + s * d_l1[i]
                 t_l2[i] = lam2[i] + s * d_l2[i]
-            t_norm2 = _residuals(t_alpha, t_phi, t_u, t_l1, t_l2, num, den, dow, inv_t, c, inv_barrier,
+            t_norm2 = _residuals(t_alpha, t_phi, t_u, t_l1, t_l2, num, den, dow, inv_t, c, target,
                                  t_eta, t_mu, t_z, t_ra, t_rp, t_ru, t_c1, t_c2)
             if t_norm2 <= (1.0 - 0.01 * s) ** 2 * norm2:
                 accepted = True
@@ -416,7 +500,6 @@ def solve_one(num, den, dow, penalty_weight, gap_tol, feas_tol, max_steps, beta,
         u[:] = t_u
         lam1[:] = t_l1
         lam2[:] = t_l2
-        z[:] = t_z
     beta[:N_ALPHA] = alpha
     beta[N_ALPHA:] = phi
     info[0] = status
