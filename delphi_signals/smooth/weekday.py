@@ -36,7 +36,9 @@ DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 PENALTY = 10.0
 """Upstream's hard-coded lambda (it multiplies the penalty twice)."""
 STATUS = {kernels.CONVERGED: "converged", kernels.MAX_STEPS: "step budget exhausted",
-          kernels.STALLED: "no step reduced the residual (degenerate or unbounded problem)"}
+          kernels.STALLED: "no step reduced the residual (degenerate or unbounded problem)",
+          kernels.NEAR_OPTIMUM: "converged to within 100 times the tolerances (rounding stopped progress)"}
+"""What each ``status`` code of a fit means; 0 and 3 count as converged."""
 FEASIBILITY_TOL = 1e-9
 """Dual residual limit, relative to ``c + max(num) / T`` (the scale of the gradient)."""
 
@@ -56,7 +58,8 @@ class WeekdayFits:
     beta : numpy.ndarray
         ``(..., 6 + T)``: ``alpha_Mon..Sat`` then ``phi_1..T``.
     status : numpy.ndarray of int
-        0 converged; 1 step budget exhausted; 2 stalled (see :data:`STATUS`).
+        0 converged; 1 step budget exhausted; 2 stalled; 3 converged to within 100 times the tolerances
+        when rounding stopped progress (see :data:`STATUS`).
     steps : numpy.ndarray of int
         Newton steps taken.
     gradient_norm : numpy.ndarray of float
@@ -77,7 +80,7 @@ class WeekdayFits:
     @property
     def converged(self) -> np.ndarray:
         """True where the fit converged."""
-        return self.status == kernels.CONVERGED
+        return (self.status == kernels.CONVERGED) | (self.status == kernels.NEAR_OPTIMUM)
 
 
 def solve_weekday(num, den, dayofweek, *, penalty=PENALTY, tol=1e-11, max_steps=200, parallel=True) -> WeekdayFits:

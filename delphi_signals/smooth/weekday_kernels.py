@@ -18,8 +18,10 @@ banded solves and a 6 x 6 Schur complement: O(T). The stopping rule is the surro
 residual is nil) together with the dual residual ``r = grad F + D' (lam1 - lam2)``, the "gradient" of the
 non-smooth problem reported per fit.
 
-Status codes per fit: ``CONVERGED``, ``MAX_STEPS`` (the step budget ran out), ``STALLED`` (no step
-reduced the residual: the problem is numerically degenerate or unbounded).
+Status codes per fit: ``CONVERGED``; ``NEAR_OPTIMUM`` (no step could reduce the residual any more, by
+rounding, with the gap and the dual residual already within ``ROUNDING_SLACK`` times the tolerances);
+``MAX_STEPS`` (the step budget ran out); ``STALLED`` (no step reduced the residual far from the optimum:
+the problem is numerically degenerate or unbounded).
 """
 
 from __future__ import annotations
@@ -29,7 +31,8 @@ import math
 import numba
 import numpy as np
 
-CONVERGED, MAX_STEPS, STALLED = 0, 1, 2
+CONVERGED, MAX_STEPS, STALLED, NEAR_OPTIMUM = 0, 1, 2, 3
+ROUNDING_SLACK = 100.0
 N_ALPHA = 6
 PAD = 3
 # Not fastmath=True: it includes 'nnan', which would fold the finiteness tests away.
@@ -381,11 +384,13 @@ def solve_one(num, den, dow, penalty_weight, gap_tol, feas_tol, max_steps, beta,
     steps = 0
     dual_norm = np.inf
     gap = np.inf
+    primal_value = 0.0
     for steps in range(max_steps + 1):
         norm2 = _residuals(alpha, phi, u, lam1, lam2, num, den, dow, inv_t, c, 0.0,
                            eta, mu, z, r_alpha, r_phi, r_u, r_c1, r_c2)
         if not math.isfinite(norm2):
             status = STALLED
+            dual_norm = np.inf
             break
         gap = 0.0
         for i in range(m):
@@ -500,6 +505,9 @@ def solve_one(num, den, dow, penalty_weight, gap_tol, feas_tol, max_steps, beta,
         u[:] = t_u
         lam1[:] = t_l1
         lam2[:] = t_l2
+    if (status == STALLED and dual_norm <= ROUNDING_SLACK * feas_limit
+            and gap <= ROUNDING_SLACK * gap_tol * max(1.0, abs(primal_value))):
+        status = NEAR_OPTIMUM
     beta[:N_ALPHA] = alpha
     beta[N_ALPHA:] = phi
     info[0] = status

@@ -157,6 +157,15 @@ def test_real_counties_match_an_independent_general_minimiser(realdata):
         assert ours.objective == pytest.approx(ours_value, rel=1e-12)
     for i in range(3):
         np.testing.assert_array_equal(fits.beta[i], solve_weekday(counts[i], weekly[i], dow).beta)
+    # asking for more than double precision can give: rounding stops it (status 3, still within 100x the
+    # tolerance, so converged), or, far beyond, it stops unconverged and says so
+    ones = np.ones(len(dow))
+    near = solve_weekday(counts[0], ones, dow, tol=1e-17)
+    assert near.converged and near.status in (0, 3)
+    assert near.gap <= 100 * 1e-17 * abs(near.objective)
+    beyond = solve_weekday(counts[0], ones, dow, tol=1e-22)
+    assert not beyond.converged and beyond.status in (1, 2)
+    assert STATUS[int(beyond.status)] != "converged"
 
 
 def unbounded_series():
