@@ -228,12 +228,13 @@ def main(argv=None) -> int:
     n_fits = 2 * (n_single + 1)
     print(f"{n_fits} fits + adjustments ({n_single} regions alone + 1 pool of {N_COUNTIES} counties, "
           f"x 2 denominators), {n_days} days from {START}; ours on 1 numba thread, cubes already built")
-    print(f"upstream Weekday.get_params + calc_adjustment: {oracle_t:.2f} s ({oracle_t / n_fits * 1e3:.1f} ms per fit); "
+    print(f"upstream Weekday.get_params + calc_adjustment: {oracle_t:.2f} s "
+          f"({oracle_t / n_fits * 1e3:.1f} ms per fit); "
           f"ours fit_weekday + adjust_weekday: {our_t * 1e3:.1f} ms ({our_t / n_fits * 1e3:.2f} ms per fit); "
           f"speed-up {ratio:.1f}x (target {TARGET:.0f}x, aim {AIM:.0f}x)")
 
     dayofweek = dates.day_of_week.to_numpy()
-    worst_effect, worst_shipped, worst_gap, worst_name = 0.0, 0.0, -np.inf, ""
+    worst_effect, worst_shipped, worst_gap, worst_name, shipped_name = 0.0, 0.0, -np.inf, "", ""
     steps, gradients, unconverged = [], [], 0
     k = 0
     for kind_index, kind in enumerate(("one", "week")):
@@ -253,14 +254,15 @@ def main(argv=None) -> int:
             name = ("pool" if i == n_single else names[i]) + f"/den={kind}"
             if effect > worst_effect:
                 worst_effect, worst_name = effect, name
-            worst_shipped = max(worst_shipped, shipped_effect)
+            if shipped_effect > worst_shipped:
+                worst_shipped, shipped_name = shipped_effect, name
             worst_gap = max(worst_gap, gap)
             steps.append(int(fit.steps))
             gradients.append(float(fit.gradient_norm))
             unconverged += int(not bool(fit.converged))
             k += 1
     print(f"max |effect - upstream tight solve|: ours {worst_effect:.1e} ({worst_name}; limit {EFFECT_LIMIT:.0e}), "
-          f"upstream as shipped {worst_shipped:.1e}")
+          f"upstream as shipped {worst_shipped:.1e} ({shipped_name})")
     print(f"objective (ours - upstream tight) / |upstream tight|: max {worst_gap:.1e} (must be <= 0: ours never above)")
     print(f"our fits: {unconverged} unconverged; Newton steps median {np.median(steps):.0f}, max {max(steps)}; "
           f"final dual residual max {max(gradients):.1e}")

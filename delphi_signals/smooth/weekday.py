@@ -230,8 +230,9 @@ def fit_weekday(num, den, *, penalty=PENALTY, by=None, on_failure="zero", parall
         raise InputError("num and den must share one time axis")
     if by is not None and not num_t.indexes[by].equals(den_t.indexes[by]):
         den_t = den_t.reindex({by: num_t[by].values})
-        if den_t.isnull().all("time").any():
-            raise InputError(f"den lacks {by} entries of num: {num_t[by].values[den_t.isnull().all('time').values][:5]}")
+        absent = den_t.isnull().all("time").values
+        if absent.any():
+            raise InputError(f"den lacks {by} entries of num: {num_t[by].values[absent][:5].tolist()}")
     dayofweek = num_t.indexes["time"].day_of_week.to_numpy()
     fits = solve_weekday(num_t.values, den_t.values, dayofweek, penalty=penalty, parallel=parallel)
     lead = () if by is None else (by,)
