@@ -209,7 +209,8 @@ def fit_weekday(num, den, *, penalty=PENALTY, by=None, on_failure="zero", parall
     xarray.Dataset
         ``weekday_effect`` (``day_of_week`` Mon..Sun, log scale, summing to 0) and ``trend`` (``phi`` over
         time), with ``by`` as leading dim when given; the convergence report per fit: ``converged``,
-        ``steps``, ``gradient_norm``, ``gap``; attr ``converged`` (1 if every fit converged).
+        ``status`` (codes in :data:`STATUS`), ``steps``, ``gradient_norm``, ``gap``; attr ``converged`` (1 if
+        every fit converged).
 
     Examples
     --------
@@ -254,7 +255,7 @@ def fit_weekday(num, den, *, penalty=PENALTY, by=None, on_failure="zero", parall
         coords[by] = num_t[by]
     return xr.Dataset(
         {"weekday_effect": (lead + ("day_of_week",), effect), "trend": (lead + ("time",), fits.beta[..., 6:]),
-         "converged": (lead, fits.converged), "steps": (lead, fits.steps),
+         "converged": (lead, fits.converged), "status": (lead, fits.status), "steps": (lead, fits.steps),
          "gradient_norm": (lead, fits.gradient_norm), "gap": (lead, fits.gap)},
         coords=coords,
         attrs={"converged": int(fits.converged.all()), "penalty": penalty},

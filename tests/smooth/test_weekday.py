@@ -197,6 +197,7 @@ def test_fit_weekday_flags_or_raises_per_region():
     denominator = xr.DataArray([den, den], coords={"geo": ["ca", "pa"], "time": time})
     params = fit_weekday(num, denominator, by="geo")
     assert params.converged.values.tolist() == [True, False]
+    assert params.status.sel(geo="ca") == 0 and STATUS[int(params.status.sel(geo="pa"))] != "converged"
     assert params.attrs["converged"] == 0
     np.testing.assert_array_equal(params.weekday_effect.sel(geo="pa").values, np.zeros(7))  # no adjustment
     assert np.abs(params.weekday_effect.sel(geo="ca").values).max() > 0
