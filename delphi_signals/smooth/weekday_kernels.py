@@ -318,6 +318,96 @@ def _to_boundary(u, z, lam1, lam2, d_u, d_z, d_l1, d_l2):
 
 
 @numba.njit(cache=True)
+def _factorise(mu, u, z, lam1, lam2, dow, kb, lb, cols, schur):
+    """Factorise the Newton matrix at the current point: ``lb`` (banded Cholesky of
+    K = diag(mu) + D' diag(w) D), ``cols`` (K^{-1} B') and ``schur`` (Cholesky of A - B K^{-1} B').
+    False if K or the Schur complement is not numerically positive definite."""
+    n = mu.shape[0]
+    m = u.shape[0]
+    for t in range(n):
+        kb[0, PAD + t] = mu[t]
+        kb[1, PAD + t] = 0.0
+        kb[2, PAD + t] = 0.0
+        kb[3, PAD + t] = 0.0
+    for i in range(m):
+        s1 = lam1[i] / (u[i] - z[i])
+        s2 = lam2[i] / (u[i] + z[i])
+        weight = 4.0 * s1 * s2 / (s1 + s2)
+        for a in range(4):
+            ca = _coef(a) * weight
+            for b in range(a + 1):
+                kb[a - b, PAD + i + a] += ca * _coef(b)
+    if not _band_cholesky(kb, lb):
+        return False
+    for t in range(n):
+        for j in range(N_ALPHA):
+            cols[PAD + t, j] = 0.0
+        if dow[t] < N_ALPHA:
+            cols[PAD + t, dow[t]] = mu[t]
+        else:
+            for j in range(N_ALPHA):
+                cols[PAD + t, j] = -mu[t]
+    _band_solve(lb, cols)
+    for j in range(N_ALPHA):
+        for k in range(N_ALPHA):
+            schur[j, k] = 0.0
+    for t in range(n):
+        if dow[t] < N_ALPHA:
+            j = dow[t]
+            schur[j, j] += mu[t]
+            for k in range(N_ALPHA):
+                schur[j, k] -= mu[t] * cols[PAD + t, k]
+        else:
+            for j in range(N_ALPHA):
+                for k in range(N_ALPHA):
+                    schur[j, k] += mu[t] * (1.0 + cols[PAD + t, k])
+    return _cholesky_factor(schur)
+
+
+@numba.njit(cache=True)
+def _merit(r_alpha, r_phi, r_u, r_c1, r_c2, target):
+    """Squared residual norm with the centring residuals measured from ``target``."""
+    total = 0.0
+    for i in range(r_u.shape[0]):
+        e1 = r_c1[i] - target
+        e2 = r_c2[i] - target
+        total += r_u[i] * r_u[i] + e1 * e1 + e2 * e2
+    for t in range(r_phi.shape[0]):
+        total += r_phi[t] * r_phi[t]
+    for j in range(N_ALPHA):
+        total += r_alpha[j] * r_alpha[j]
+    return total
+
+
+@numba.njit(cache=True)
+def _line_search(point, step, s, norm2, num, den, dow, inv_t, c, target, trial, scratch):
+    """Backtrack from step length ``s`` until the merit at ``target`` decreases enough; the accepted point
+    is left in ``trial`` (and its residuals in ``scratch``). Returns the step length, 0 if none worked.
+
+    ``point``, ``step`` and ``trial`` are tuples (alpha, phi, u, lam1, lam2); ``scratch`` is
+    (eta, mu, z, r_alpha, r_phi, r_u, r_c1, r_c2)."""
+    alpha, phi, u, lam1, lam2 = point
+    d_alpha, d_phi, d_u, d_l1, d_l2 = step
+    t_alpha, t_phi, t_u, t_l1, t_l2 = trial
+    eta, mu, z, r_alpha, r_phi, r_u, r_c1, r_c2 = scratch
+    while s > 1e-12:
+        for j in range(N_ALPHA):
+            t_alpha[j] = alpha[j] + s * d_alpha[j]
+        for t in range(phi.shape[0]):
+            t_phi[t] = phi[t] + s * d_phi[t]
+        for i in range(u.shape[0]):
+            t_u[i] = u[i] + s * d_u[i]
+            t_l1[i] = lam1[i] + s * d_l1[i]
+            t_l2[i] = lam2[i] + s * d_l2[i]
+        t_norm2 = _residuals(t_alpha, t_phi, t_u, t_l1, t_l2, num, den, dow, inv_t, c, target,
+                             eta, mu, z, r_alpha, r_phi, r_u, r_c1, r_c2)
+        if t_norm2 <= (1.0 - 0.01 * s) ** 2 * norm2:
+            return s
+        s *= 0.5
+    return 0.0
+
+
+@numba.njit(cache=True)
 def solve_one(num, den, dow, penalty_weight, gap_tol, feas_tol, max_steps, beta, info):
     """Fit one series in place: ``beta`` (6 + T) gets (alpha, phi); ``info`` gets
     (status, steps, dual residual max-norm, duality gap, objective).
@@ -336,17 +426,15 @@ def solve_one(num, den, dow, penalty_weight, gap_tol, feas_tol, max_steps, beta,
     u = np.empty(m)
     lam1 = np.full(m, 0.5 * c)
     lam2 = np.full(m, 0.5 * c)
-    eta = np.empty(n)
-    mu = np.empty(n)
     z = np.empty(m)
     _third_diff(phi, z)
     for i in range(m):
         u[i] = 1.1 * abs(z[i]) + 0.1
-    r_alpha = np.empty(N_ALPHA)
-    r_phi = np.empty(n)
-    r_u = np.empty(m)
-    r_c1 = np.empty(m)
-    r_c2 = np.empty(m)
+    # residuals at the current point, then at the trial point of the line search
+    current = (np.empty(n), np.empty(n), z, np.empty(N_ALPHA), np.empty(n), np.empty(m), np.empty(m), np.empty(m))
+    eta, mu, z, r_alpha, r_phi, r_u, r_c1, r_c2 = current
+    trial_scratch = (np.empty(n), np.empty(n), np.empty(m), np.empty(N_ALPHA), np.empty(n), np.empty(m),
+                     np.empty(m), np.empty(m))
     a_c1 = np.empty(m)
     a_c2 = np.empty(m)
     kb = np.empty((4, n + 2 * PAD))
@@ -360,20 +448,7 @@ def solve_one(num, den, dow, penalty_weight, gap_tol, feas_tol, max_steps, beta,
     d_u = np.empty(m)
     d_l1 = np.empty(m)
     d_l2 = np.empty(m)
-    # trial point
-    t_alpha = np.empty(N_ALPHA)
-    t_phi = np.empty(n)
-    t_u = np.empty(m)
-    t_l1 = np.empty(m)
-    t_l2 = np.empty(m)
-    t_eta = np.empty(n)
-    t_mu = np.empty(n)
-    t_z = np.empty(m)
-    t_ra = np.empty(N_ALPHA)
-    t_rp = np.empty(n)
-    t_ru = np.empty(m)
-    t_c1 = np.empty(m)
-    t_c2 = np.empty(m)
+    trial = (np.empty(N_ALPHA), np.empty(n), np.empty(m), np.empty(m), np.empty(m))
     scale = 0.0
     for t in range(n):
         if den[t] > 0.0:
@@ -410,48 +485,7 @@ def solve_one(num, den, dow, penalty_weight, gap_tol, feas_tol, max_steps, beta,
             break
         if steps == max_steps:
             break
-        # factorise: K = diag(mu) + D' diag(w) D (banded), then K^{-1} B' and the 6 x 6 Schur complement
-        for t in range(n):
-            kb[0, PAD + t] = mu[t]
-            kb[1, PAD + t] = 0.0
-            kb[2, PAD + t] = 0.0
-            kb[3, PAD + t] = 0.0
-        for i in range(m):
-            s1 = lam1[i] / (u[i] - z[i])
-            s2 = lam2[i] / (u[i] + z[i])
-            weight = 4.0 * s1 * s2 / (s1 + s2)
-            for a in range(4):
-                ca = _coef(a) * weight
-                for b in range(a + 1):
-                    kb[a - b, PAD + i + a] += ca * _coef(b)
-        if not _band_cholesky(kb, lb):
-            status = STALLED
-            break
-        for t in range(n):
-            row = cols[PAD + t]
-            for j in range(N_ALPHA):
-                row[j] = 0.0
-            if dow[t] < N_ALPHA:
-                row[dow[t]] = mu[t]
-            else:
-                for j in range(N_ALPHA):
-                    row[j] = -mu[t]
-        _band_solve(lb, cols)
-        for j in range(N_ALPHA):
-            for k in range(N_ALPHA):
-                schur[j, k] = 0.0
-        for t in range(n):
-            row = cols[PAD + t]
-            if dow[t] < N_ALPHA:
-                j = dow[t]
-                schur[j, j] += mu[t]
-                for k in range(N_ALPHA):
-                    schur[j, k] -= mu[t] * row[k]
-            else:
-                for j in range(N_ALPHA):
-                    for k in range(N_ALPHA):
-                        schur[j, k] += mu[t] * (1.0 + row[k])
-        if not _cholesky_factor(schur):
+        if not _factorise(mu, u, z, lam1, lam2, dow, kb, lb, cols, schur):
             status = STALLED
             break
         # predictor (affine) step, then the centring target
@@ -469,42 +503,18 @@ def solve_one(num, den, dow, penalty_weight, gap_tol, feas_tol, max_steps, beta,
             a_c2[i] = r_c2[i] + d_l2[i] * (d_u[i] + d_z[i]) - target
         _direction(r_alpha, r_phi, r_u, a_c1, a_c2, u, z, lam1, lam2, mu, dow, lb, cols, schur,
                    g, d_alpha, d_phi, d_z, d_u, d_l1, d_l2)
-        smax = _to_boundary(u, z, lam1, lam2, d_u, d_z, d_l1, d_l2)
-        s = min(1.0, 0.99 * smax)
-        # merit: the residual norm with the centring target
-        norm2 = 0.0
-        for i in range(m):
-            e1 = r_c1[i] - target
-            e2 = r_c2[i] - target
-            norm2 += r_u[i] * r_u[i] + e1 * e1 + e2 * e2
-        for t in range(n):
-            norm2 += r_phi[t] * r_phi[t]
-        for j in range(N_ALPHA):
-            norm2 += r_alpha[j] * r_alpha[j]
-        accepted = False
-        while s > 1e-12:
-            for j in range(N_ALPHA):
-                t_alpha[j] = alpha[j] + s * d_alpha[j]
-            for t in range(n):
-                t_phi[t] = phi[t] + s * d_phi[t]
-            for i in range(m):
-                t_u[i] = u[i] + s * d_u[i]
-                t_l1[i] = lam1[i] + s * d_l1[i]
-                t_l2[i] = lam2[i] + s * d_l2[i]
-            t_norm2 = _residuals(t_alpha, t_phi, t_u, t_l1, t_l2, num, den, dow, inv_t, c, target,
-                                 t_eta, t_mu, t_z, t_ra, t_rp, t_ru, t_c1, t_c2)
-            if t_norm2 <= (1.0 - 0.01 * s) ** 2 * norm2:
-                accepted = True
-                break
-            s *= 0.5
-        if not accepted:
+        s = min(1.0, 0.99 * _to_boundary(u, z, lam1, lam2, d_u, d_z, d_l1, d_l2))
+        norm2 = _merit(r_alpha, r_phi, r_u, r_c1, r_c2, target)
+        s = _line_search((alpha, phi, u, lam1, lam2), (d_alpha, d_phi, d_u, d_l1, d_l2), s, norm2,
+                         num, den, dow, inv_t, c, target, trial, trial_scratch)
+        if s == 0.0:
             status = STALLED
             break
-        alpha[:] = t_alpha
-        phi[:] = t_phi
-        u[:] = t_u
-        lam1[:] = t_l1
-        lam2[:] = t_l2
+        alpha[:] = trial[0]
+        phi[:] = trial[1]
+        u[:] = trial[2]
+        lam1[:] = trial[3]
+        lam2[:] = trial[4]
     if (status == STALLED and dual_norm <= ROUNDING_SLACK * feas_limit
             and gap <= ROUNDING_SLACK * gap_tol * max(1.0, abs(primal_value))):
         status = NEAR_OPTIMUM
