@@ -10,7 +10,7 @@ Monday..Saturday) and an L1 penalty on the third differences of ``phi``. Minimis
 (a banded matrix from the third differences bordered by the six weekday columns: one banded Cholesky and a
 6 x 6 Schur complement per step, O(T)), compiled with numba, many series per call. Why not cvxpy + Clarabel:
 it would add cvxpy, its solvers and their pins (upstream already had to pin ``scs`` and lost ECOS) for one
-small convex problem, and it is an order of magnitude slower (``benchmarks/bench_weekday.py``).
+small convex problem, and it is tens of times slower (``benchmarks/bench_weekday.py`` prints the ratio).
 
 Every fit carries a convergence report: Newton ``steps``, the final ``gradient_norm`` (max-norm of the dual
 residual ``grad F + D' nu``, the optimality measure of this non-smooth problem), the duality ``gap`` (a bound

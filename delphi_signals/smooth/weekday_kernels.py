@@ -10,10 +10,11 @@ where ``s_t`` is the unit vector of the weekday (Mon..Sat) or all -1 on Sundays.
 step of the primal-dual method reduces, after eliminating ``u`` and the multipliers, to::
 
     [ A   B ] [d_alpha]     [ r_alpha        ]
-    [ B'  K ] [d_phi  ] = - [ r_phi + D' p   ],   K = diag(mu / T) + D' diag(w) D
+    [ B'  K ] [d_phi  ] = - [ r_phi + D' p   ],   K = diag(mu) + D' diag(w) D,  mu = den exp(eta) / T
 
-``K`` is banded (half-bandwidth 3) and ``A`` is 6 x 6, so a step is one banded Cholesky of ``K``, seven
-banded solves and a 6 x 6 Schur complement: O(T). The stopping rule is the surrogate duality gap
+``K`` is banded (half-bandwidth 3) and ``A`` is 6 x 6, so a step is one banded Cholesky of ``K``, six
+banded solves for ``K^{-1} B'`` and a 6 x 6 Schur complement, then one banded solve for each of the two
+directions of Mehrotra's predictor-corrector scheme: O(T) in all. The stopping rule is the surrogate duality gap
 ``sum(lam1 (u - z) + lam2 (u + z))`` (a bound on how far the objective is from the optimum once the dual
 residual is nil) together with the dual residual ``r = grad F + D' (lam1 - lam2)``, the "gradient" of the
 non-smooth problem reported per fit.
