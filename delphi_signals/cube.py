@@ -47,6 +47,26 @@ GEO_TYPES = tuple(GEO_ID_PATTERNS)
 _ZERO_PADDED = {"county": 5, "zip": 5, "msa": 5}
 
 
+def kernel_ready(x, dtype=np.float64) -> np.ndarray:
+    """``x`` as a writable, C-contiguous, native-byte-order array of ``dtype``; copied only when it is not one.
+
+    numba kernels compiled for plain arrays refuse read-only ones (pandas 3's ``to_numpy()`` returns
+    those) and misread strided ones; this is the one place where inputs are made fit for them.
+
+    Examples
+    --------
+    >>> frozen = np.arange(6.0).reshape(2, 3)[:, ::2].astype(">f8")
+    >>> frozen.flags.writeable = False
+    >>> ready = kernel_ready(frozen)
+    >>> ready.flags.writeable, ready.flags.c_contiguous, ready.dtype.isnative, ready.tolist()
+    (True, True, True, [[0.0, 2.0], [3.0, 5.0]])
+    """
+    arr = np.asarray(x)
+    if arr.dtype != np.dtype(dtype) or not arr.flags.c_contiguous or not arr.flags.writeable:
+        arr = np.array(arr, dtype=dtype, order="C")
+    return arr
+
+
 def check_geo_type(geo_type: str) -> str:
     """Return ``geo_type`` if Delphi knows it, else raise :class:`InputError`."""
     if geo_type not in GEO_ID_PATTERNS:
@@ -129,7 +149,7 @@ def new_cube(
             else:
                 codes = np.full(shape, Nans.NOT_APPLICABLE, dtype=np.int8)
         else:
-            arr = np.ascontiguousarray(np.asarray(arrays[q], dtype=np.float64))
+            arr = kernel_ready(arrays[q], np.float64)
             if arr.shape != shape:
                 raise CubeContractError(f"{q} has shape {arr.shape}, expected (geo, time) = {shape}")
             codes, _ = repair_codes(arr, given_codes[q])
@@ -290,7 +310,7 @@ def _contract_problems(cube):
         if var.dims != expected_dims:
             yield f"{name} has dims {var.dims}, expected {expected_dims}"
         want = np.float64 if name in QUANTITIES else np.int8
-        if var.dtype != want:
+        if var.dtype.newbyteorder("=") != want:  # either byte order: kernels get native copies (kernel_ready)
             yield f"{name} has dtype {var.dtype}, expected {np.dtype(want)}"
     yield from _coordinate_problems(cube, geo_type, time_type)
     if all(n in cube.data_vars for n in VARIABLES):

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import xarray as xr
 
-from ..cube import normalize_geo_values, stamp
+from ..cube import kernel_ready, normalize_geo_values, stamp
 from ..errors import InputError
 from ..log import get_logger
 from ..nancodes import MISSING_NAMES, Nans
@@ -120,12 +120,12 @@ def _examples(ids, limit=5) -> str:
 def _apply(kernel_fn, data, n_target, dtype):
     """Run a per-block kernel on numpy or dask ``(geo, time)`` data, returning ``(n_target, time)``."""
     if isinstance(data, np.ndarray):
-        return kernel_fn(np.ascontiguousarray(data))
+        return kernel_fn(kernel_ready(data, np.float64))
     import dask.array as da
 
     if len(data.chunks[0]) > 1:
         data = data.rechunk({0: -1})
-    return da.map_blocks(lambda block: kernel_fn(np.ascontiguousarray(block)), data, dtype=dtype,
+    return da.map_blocks(lambda block: kernel_fn(kernel_ready(block, np.float64)), data, dtype=dtype,
                          chunks=((n_target,), data.chunks[1]))
 
 
@@ -153,8 +153,8 @@ def _codes(codes, values, op: Operator):
 
     def run(code_block, value_block):
         out = np.empty((n, code_block.shape[1]), dtype=np.int8)
-        csr_missing_codes(np.ascontiguousarray(code_block), op.indptr, op.indices,
-                          np.ascontiguousarray(value_block), out)
+        csr_missing_codes(kernel_ready(code_block, np.int8), op.indptr, op.indices,
+                          kernel_ready(value_block, np.float64), out)
         return out
 
     if isinstance(codes, np.ndarray):

@@ -12,8 +12,8 @@ import numpy as np
 import pandas as pd
 
 from .. import atomic
+from ..cube import CODES, check_cube, empty_cells, kernel_ready
 from ..errors import InputError
-from ..cube import CODES, check_cube, empty_cells
 from ..log import get_logger
 from ..nancodes import QUANTITIES
 from ..timeaxis import format_time_values
@@ -109,10 +109,10 @@ def write_csvs(cube, export_dir, *, start=None, end=None, write_empty=False, mis
         window = slice(c0, min(c0 + _TIME_CHUNK, hi))
         # (time, geo) layout: the kernel walks one time column at a time, geo by geo
         keep = np.ascontiguousarray(~empty[:, window].T)
-        quantities = np.ascontiguousarray(np.stack([cube[q].values[:, window].T for q in QUANTITIES]))
-        codes = np.ascontiguousarray(
+        quantities = kernel_ready(np.stack([cube[q].values[:, window].T for q in QUANTITIES]), np.float64)
+        codes = kernel_ready(
             np.stack([cube[c].values[:, window].T for c in code_names]) if code_names
-            else np.zeros((0,) + keep.shape, np.int8)
+            else np.zeros((0,) + keep.shape, np.int8), np.int8
         )
         side_index, side_blob, side_start = _side_table(quantities, keep)
         row_bytes = geo_table.shape[1] + 3 * _MAX_FIELD + 5 * len(code_names) + 8

@@ -12,6 +12,7 @@ import numbers
 import numpy as np
 import xarray as xr
 
+from ..cube import kernel_ready
 from ..errors import InputError
 from ..log import get_logger
 from ..nancodes import MISSING_NAMES, Nans, repair_codes
@@ -55,11 +56,11 @@ def _check(method, window, degree, bandwidth, boundary, impute, min_count):
 
 
 def _as_rows(x):
-    """``x`` as a C-contiguous 2-D float array with time last (the kernels silently misread strided input)."""
+    """``x`` as a writable C-contiguous native 2-D float array with time last (the kernels silently misread
+    strided input and refuse read-only or big-endian input)."""
     arr = np.asarray(x)
-    if arr.dtype not in (np.float64, np.float32):
-        arr = arr.astype(np.float64)
-    return np.ascontiguousarray(arr.reshape(-1, arr.shape[-1]) if arr.ndim else arr.reshape(1, 1))
+    dtype = np.float32 if arr.dtype.kind == "f" and arr.dtype.itemsize == 4 else np.float64
+    return kernel_ready(arr.reshape(-1, arr.shape[-1]) if arr.ndim else arr.reshape(1, 1), dtype)
 
 
 def _kernel(name, parallel, dtype=np.float64):

@@ -7,17 +7,37 @@ import xarray as xr
 
 from delphi_signals.cube import new_cube
 from delphi_signals.errors import InputError
-from delphi_signals.smooth.weekday import _design, _third_differences, adjust_weekday, fit_weekday, fit_weekday_arrays
+from delphi_signals.smooth.weekday import (
+    STATUS,
+    WeekdayFitError,
+    adjust_weekday,
+    fit_weekday,
+    fit_weekday_arrays,
+    solve_weekday,
+)
 
 SPEC_ALPHA = [-0.0599, -0.0727, -0.0562, 0.0343, 0.1253, 0.0456]
 # delphi-utils 0.3.24 (cvxpy 1.5 + Clarabel) on national JHU confirmed incidence from 2020-03-15, den 3.3e8
 UPSTREAM_JHU_ALPHA = [-0.147831, -0.051046, 0.009506, 0.113622, 0.164895, 0.052807]
 
 
+def design(dayofweek):
+    """X = [weekday indicators, Sunday rows -1 in all six | identity], as spec §3 writes it."""
+    t = len(dayofweek)
+    x = np.zeros((t, 6 + t))
+    for row, day in enumerate(dayofweek):
+        if day == 6:
+            x[row, :6] = -1
+        else:
+            x[row, day] = 1
+    x[:, 6:] = np.eye(t)
+    return x
+
+
 def objective(beta, num, den, dayofweek):
-    x, d, t = _design(dayofweek), _third_differences(len(num)), len(num)
-    eta = x @ beta
-    return np.sum(den * np.exp(eta) - num * eta) / t + 100 / (t - 2) * np.abs(d @ beta).sum()
+    t = len(num)
+    eta = design(dayofweek) @ beta
+    return np.sum(den * np.exp(eta) - num * eta) / t + 100 / (t - 2) * np.abs(np.diff(beta[6:], 3)).sum()
 
 
 def test_spec_fit_vector():
@@ -79,3 +99,135 @@ def test_fit_on_cube_sums_over_regions_and_recovers_planted_effects():
 def test_too_short_series_is_refused():
     with pytest.raises(InputError, match="at least 7 days"):
         fit_weekday_arrays(np.ones(5), np.ones(5), np.arange(5))
+
+
+def jhu_increments(realdata, fips, start, end):
+    """Daily confirmed increments of the given counties (rows) clipped at 0, and their dates."""
+    frame = pd.read_csv(realdata / "jhu_csse" / "time_series_covid19_confirmed_US.csv")
+    days = [c for c in frame.columns if c.count("/") == 2]
+    dates = pd.to_datetime(days[1:], format="%m/%d/%y")
+    rows = frame.set_index("FIPS").loc[[float(f) for f in fips], days].to_numpy(float)
+    keep = (dates >= start) & (dates <= end)
+    return np.clip(np.diff(rows, axis=1), 0, None)[:, keep], dates[keep]
+
+
+def scipy_reference(num, den, dayofweek):
+    """The same objective minimised by scipy's general SLSQP, L1 term as slacks u >= |D phi|; returns beta."""
+    from scipy.optimize import minimize
+
+    t, m = len(num), len(num) - 3
+    weekday = design(dayofweek)[:, :6]
+    d3 = np.diff(np.eye(t), 3, axis=0)
+    weight = 100 / (t - 2)
+
+    def value_and_gradient(x):
+        alpha, phi, u = x[:6], x[6:6 + t], x[6 + t:]
+        eta = weekday @ alpha + phi
+        expected = den * np.exp(eta)
+        residual = (expected - num) / t
+        value = np.sum(expected - num * eta) / t + weight * u.sum()
+        return value, np.concatenate([weekday.T @ residual, residual, np.full(m, weight)])
+
+    zeros = np.zeros((m, 6))
+    slack_rows = np.block([[zeros, -d3, np.eye(m)], [zeros, d3, np.eye(m)]])  # u - D phi >= 0, u + D phi >= 0
+    phi0 = np.log(np.maximum(pd.Series(num / den).rolling(7, center=True, min_periods=1).mean().to_numpy(), 1e-3))
+    x0 = np.concatenate([np.zeros(6), phi0, np.abs(d3 @ phi0) + 0.1])
+    result = minimize(value_and_gradient, x0, jac=True, method="SLSQP",
+                      constraints=[{"type": "ineq", "fun": lambda x: slack_rows @ x, "jac": lambda x: slack_rows}],
+                      options={"ftol": 1e-15, "maxiter": 3000})
+    assert result.nit > 10  # it really iterated (it ends when no line search can improve further)
+    return result.x[:6 + t]
+
+
+def test_real_counties_match_an_independent_general_minimiser(realdata):
+    # Los Angeles, Tarrant (where upstream's shipped retry goes wrong), Cook; eight weeks of summer 2020
+    counts, dates = jhu_increments(realdata, [6037, 48439, 17031], "2020-06-01", "2020-07-26")
+    dow = dates.day_of_week.to_numpy()
+    weekly = np.array([np.convolve(row, np.ones(7))[: len(row)] for row in counts])
+    fits = solve_weekday(counts, weekly, dow)  # the three regions in one call, each fitted alone
+    assert fits.converged.all() and (fits.steps < 60).all()
+    assert (fits.gradient_norm < 1e-6).all()
+    for i, den in ((0, np.ones(len(dow))), (1, weekly[1]), (2, weekly[2])):  # both denominators
+        ours = solve_weekday(counts[i], den, dow)
+        reference = scipy_reference(counts[i], den, dow)
+        ours_value = objective(ours.beta, counts[i], den, dow)
+        reference_value = objective(reference, counts[i], den, dow)
+        assert ours_value <= reference_value + 1e-10 * abs(reference_value)
+        np.testing.assert_allclose(ours.beta[:6], reference[:6], atol=2e-5)
+        assert ours.objective == pytest.approx(ours_value, rel=1e-12)
+    for i in range(3):
+        np.testing.assert_array_equal(fits.beta[i], solve_weekday(counts[i], weekly[i], dow).beta)
+    # asking for more than double precision can give: rounding stops it (status 3, still within 100x the
+    # tolerance, so converged), or, far beyond, it stops unconverged and says so
+    ones = np.ones(len(dow))
+    near = solve_weekday(counts[0], ones, dow, tol=1e-17)
+    assert near.converged and near.status in (0, 3)
+    assert near.gap <= 100 * 1e-17 * abs(near.objective)
+    beyond = solve_weekday(counts[0], ones, dow, tol=1e-22)
+    assert not beyond.converged and beyond.status in (1, 2)
+    assert STATUS[int(beyond.status)] != "converged"
+
+
+def unbounded_series():
+    """Negative counts make the Poisson part unbounded below (no optimum): no solver can converge."""
+    num = np.full(28, -5.0)
+    return num, np.ones(28), pd.date_range("2020-06-01", periods=28).day_of_week.to_numpy()
+
+
+def test_a_fit_that_cannot_converge_says_so():
+    num, den, dow = unbounded_series()
+    fits = solve_weekday(num, den, dow)
+    assert not fits.converged and fits.status in (1, 2) and fits.steps > 0
+    assert STATUS[int(fits.status)] in ("step budget exhausted",
+                                        "no step reduced the residual (degenerate or unbounded problem)")
+    beta, converged = fit_weekday_arrays(num, den, dow)
+    assert converged is False
+    # too small a step budget also says so, and the report shows how far it got
+    good = np.arange(1.0, 29)
+    short = solve_weekday(good, den, dow, max_steps=2)
+    assert short.status == 1 and short.steps == 2 and short.gradient_norm > 1e-6
+
+
+def test_fit_weekday_flags_or_raises_per_region():
+    time = pd.date_range("2020-06-01", periods=28)
+    bad, den, _ = unbounded_series()
+    rng = np.random.default_rng(3)
+    good = rng.poisson(100, size=28).astype(float)
+    num = xr.DataArray([good, bad], coords={"geo": ["ca", "pa"], "time": time})
+    denominator = xr.DataArray([den, den], coords={"geo": ["ca", "pa"], "time": time})
+    params = fit_weekday(num, denominator, by="geo")
+    assert params.converged.values.tolist() == [True, False]
+    assert params.status.sel(geo="ca") == 0 and STATUS[int(params.status.sel(geo="pa"))] != "converged"
+    assert params.attrs["converged"] == 0
+    np.testing.assert_array_equal(params.weekday_effect.sel(geo="pa").values, np.zeros(7))  # no adjustment
+    assert np.abs(params.weekday_effect.sel(geo="ca").values).max() > 0
+    assert int(params.steps.sel(geo="ca")) > 0 and float(params.gradient_norm.sel(geo="ca")) < 1e-6
+    with pytest.raises(WeekdayFitError, match=r"did not converge for \['pa'\]"):
+        fit_weekday(num, denominator, by="geo", on_failure="raise")
+    with pytest.raises(InputError, match="on_failure"):
+        fit_weekday(num, denominator, on_failure="ignore")
+
+
+def test_fit_by_geo_equals_separate_fits_and_adjusts_each_region_by_its_own_effects():
+    rng = np.random.default_rng(7)
+    time = pd.date_range("2021-01-04", periods=70)
+    planted = np.array([[0.3, 0.1, 0.0, 0.0, -0.1, -0.1, -0.2], [-0.2, 0.0, 0.1, 0.1, 0.0, 0.0, 0.0]])
+    trend = np.exp(np.linspace(6, 7, 70))
+    num = rng.poisson(trend * np.exp(planted[:, time.day_of_week])).astype(float)
+    cube = new_cube(["ca", "pa"], time, num, source="demo", signal="x", geo_type="state")
+    ones = new_cube(["ca", "pa"], time, np.ones_like(num), source="demo", signal="d", geo_type="state")
+    params = fit_weekday(cube, ones, by="geo")
+    for i, geo in enumerate(["ca", "pa"]):
+        alone = fit_weekday(cube.sel(geo=[geo]), ones.sel(geo=[geo]))
+        np.testing.assert_allclose(params.weekday_effect.sel(geo=geo).values, alone.weekday_effect.values, atol=1e-9)
+        np.testing.assert_allclose(params.weekday_effect.sel(geo=geo).values, planted[i], atol=0.03)
+    adjusted = adjust_weekday(cube, params)
+    effect = params.weekday_effect.values
+    effect[:, 6] = -effect[:, :6].sum(axis=1)
+    expected = num / np.exp(effect[:, time.day_of_week])
+    np.testing.assert_allclose(adjusted.value.values, expected, rtol=1e-12)
+    # regions listed in another order still get their own effects
+    np.testing.assert_allclose(adjust_weekday(cube.isel(geo=[1, 0]), params).value.values, expected[[1, 0]],
+                               rtol=1e-12)
+    with pytest.raises(InputError, match="no weekday_effect for geo"):
+        adjust_weekday(new_cube(["ny"], time, num[:1], source="demo", signal="x", geo_type="state"), params)
