@@ -46,6 +46,14 @@ def _has_data(row) -> bool:
 
 
 @nb.njit(inline="always")
+def _any_nan(row) -> bool:
+    found = False
+    for t in range(row.shape[0]):
+        found |= row[t] != row[t]
+    return found
+
+
+@nb.njit(inline="always")
 def _add(acc, wsum, v, w, power):
     """One member's term: ``acc + (w·v)**power`` and ``wsum + w`` where ``v`` is a number, else both as they were.
 
@@ -145,11 +153,16 @@ def csr_missing_codes(codes, indptr, indices, values, out):
 
     Members disagreeing, all members "not missing" (the NaN came from the aggregation itself) or no
     members at all give OTHER (5): the rules of :func:`delphi_signals.nancodes.repair_codes`, fused here.
+    A target present at every time step is all 0 whatever its members say, so their codes are not read.
     """
     n_time = codes.shape[1]
     for r in range(indptr.shape[0] - 1):
         start, stop = indptr[r], indptr[r + 1]
         shared = out[r]
+        value = values[r]
+        if not _any_nan(value):
+            shared[:] = 0
+            continue
         if start == stop:
             shared[:] = _OTHER
         else:
@@ -158,7 +171,6 @@ def csr_missing_codes(codes, indptr, indices, values, out):
                 row = codes[indices[k]]
                 for t in range(n_time):  # a select, not a branch: the loop vectorizes
                     shared[t] = shared[t] if row[t] == shared[t] else _OTHER
-        value = values[r]
         for t in range(n_time):
             code = shared[t] if shared[t] != 0 else _OTHER
             shared[t] = code if np.isnan(value[t]) else 0
