@@ -222,3 +222,12 @@ def test_cubes_over_different_counties_get_their_own_operators(make_cube):
                 members = [i for i, c in enumerate(ids) if c.startswith("01" if s == "al" else "02")]
                 np.testing.assert_array_equal(out.value.sel(geo=s).values,
                                               np.nansum(cube.value.values[members], axis=0))
+
+
+def test_coordinates_without_an_index_give_the_same_result(make_cube):
+    cube = make_cube(list(geo_values("county")[::70]), days=6, nan_fraction=0.2, kind="count", seed=8)
+    want = aggregate(cube, "state")
+    for dropped in ("geo", "time"):  # geo: ids read from the values; time: the public constructor path
+        bare = cube.drop_indexes(dropped)
+        assert dropped not in bare.xindexes
+        xr.testing.assert_identical(aggregate(bare, "state"), want)

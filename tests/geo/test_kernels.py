@@ -30,14 +30,15 @@ def test_unrolled_kernel_is_bit_identical_to_member_order_sum(power):
     # rows of 0..22 members: the 8- and 4-member sweeps, their remainders, and an empty row
     sizes = np.arange(23)
     indptr = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
-    n_geo, n_time = 40, 137  # not a multiple of 64 or of a vector: scan steps and remainders all run
+    n_geo, n_time = 40, 301  # 8 + 2 x 128 + 37: every step of the row scan and a remainder run
     indices = np.concatenate([np.sort(rng.choice(n_geo, s, replace=False)) for s in sizes]).astype(np.int64)
     weights = rng.uniform(0.01, 2.0, len(indices))
     x = rng.normal(0, 1e3, (n_geo, n_time)) * rng.uniform(1e-6, 1e6, (n_geo, 1))
     x[rng.random(x.shape) < 0.3] = np.nan
     x[:, 5] = np.nan  # a time step with no data at all
     x[::3] = np.nan  # whole member rows without data (left out of the sweeps): every third row
-    x[9, -1] = -0.0  # a row with data only in its last cell (after the last 64-cell scan step): a negative zero
+    x[9, -1] = -0.0  # a row with data only in its last cell (after the last 128-cell scan step): a negative zero
+    x[12, 200] = 1.5  # and one with data only inside the second 128-cell step
     want_total, want_wsum = reference(x, indptr, indices, weights, power)
     total, wsum = np.empty_like(want_total), np.empty_like(want_wsum)
     csr_weighted_sum(x, indptr, indices, weights, power, total, wsum)
@@ -45,10 +46,12 @@ def test_unrolled_kernel_is_bit_identical_to_member_order_sum(power):
     np.testing.assert_array_equal(wsum, want_wsum)
     assert np.isnan(total[0]).all() and np.isnan(total[:, 5]).all()
     members = [indices[indptr[r]:indptr[r + 1]] for r in range(len(sizes))]
-    without_data = [r for r, m in enumerate(members) if len(m) and (m % 3 == 0).all() and 9 not in m]
+    without_data = [r for r, m in enumerate(members) if len(m) and (m % 3 == 0).all() and not {9, 12} & set(m)]
     assert without_data and all(np.isnan(total[r]).all() for r in without_data)
     with_nine = [r for r, m in enumerate(members) if 9 in m]
     assert with_nine and all(wsum[r, -1] > 0 for r in with_nine)  # the lone -0.0 counts as data
+    with_twelve = [r for r, m in enumerate(members) if 12 in m]
+    assert with_twelve and all(wsum[r, 200] > 0 for r in with_twelve)
     # time chunks (the dask path) give the same bits
     for start in range(0, n_time, 8):
         stop = min(n_time, start + 8)
@@ -61,8 +64,8 @@ def test_unrolled_kernel_is_bit_identical_to_member_order_sum(power):
 
 def test_a_variable_without_any_data_gives_nan_everywhere_never_zero():
     indptr, indices = np.array([0, 3, 3, 5], dtype=np.int64), np.array([0, 1, 2, 1, 3], dtype=np.int64)
-    x = np.full((4, 70), np.nan)
-    total, wsum = np.zeros((3, 70)), np.ones((3, 70))
+    x = np.full((4, 270), np.nan)
+    total, wsum = np.zeros((3, 270)), np.ones((3, 270))
     csr_weighted_sum(x, indptr, indices, np.ones(5), 2, total, wsum)
     assert np.isnan(total).all() and (wsum == 0).all()
 
