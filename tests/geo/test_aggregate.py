@@ -173,3 +173,61 @@ def test_megacounty_window_is_a_calendar_window_and_totals_are_kept(make_cube):
     kept = mega.value.sel(geo=cube.geo.values[0]).notnull().values
     assert kept.any() and not kept.all()
     assert np.array_equal(kept, (rolled > 300) & ~np.isnan(county))
+
+
+def public_constructor_copy(out):
+    """The same result rebuilt through ``xr.Dataset(...)``: merge, alignment and new indexes from the values."""
+    data = {name: (var.dims, var.values) for name, var in out.data_vars.items()}
+    coords = {name: (var.dims, var.values) for name, var in out.coords.items()}
+    return xr.Dataset(data, coords=coords, attrs=dict(out.attrs))
+
+
+@pytest.mark.parametrize("time_type", ["day", "week"])
+def test_result_is_the_dataset_the_public_constructor_builds(make_cube, time_type):
+    cube = make_cube(list(geo_values("county")[::60]), days=9, nan_fraction=0.2, kind="count", seed=4,
+                     time_type=time_type)
+    cube["time"].attrs["note"] = "input attrs on coordinates are not carried over"
+    out = aggregate(cube, "hrr")
+    xr.testing.assert_identical(out, public_constructor_copy(out))
+    xr.testing.assert_equal(out["time"], cube["time"].drop_attrs())
+    assert out["time"].attrs == {} and out.xindexes["geo"].index.tolist() == out.geo.values.tolist()
+    assert out.sel(geo=out.geo.values[-1]).value.shape == (cube.sizes["time"],)  # the index answers lookups
+    check_cube(out)  # weekly: the epiweek coordinate is there and matches time
+    if time_type == "week":
+        np.testing.assert_array_equal(out["epiweek"].values, cube["epiweek"].values)
+
+
+def test_results_share_no_mutable_state(jhu_cube):
+    first = aggregate(jhu_cube, "state")
+    first["geo"].attrs["touched"] = True
+    first["time"].attrs["touched"] = True
+    first.attrs["touched"] = True
+    first["value"].values[:] = -1.0
+    second = aggregate(jhu_cube, "state")
+    assert "touched" not in second["geo"].attrs and "touched" not in second["time"].attrs
+    assert "touched" not in second.attrs and "touched" not in jhu_cube.attrs
+    assert (second["value"].values != -1.0).any()
+
+
+def test_cubes_over_different_counties_get_their_own_operators(make_cube):
+    counties = list(geo_values("county"))
+    al, ak = [c for c in counties if c.startswith("01")][:5], [c for c in counties if c.startswith("02")][:5]
+    for _ in range(2):  # second pass: both operators cached, each found for its own cube
+        for ids, state in ((al, "al"), (ak, "ak"), (al + ak, None)):
+            cube = make_cube(ids, days=3, kind="count", seed=len(ids))
+            out = aggregate(cube, "state")
+            want = {state} if state else {"al", "ak"}
+            assert set(out.geo.values.tolist()) == want
+            for s in want:
+                members = [i for i, c in enumerate(ids) if c.startswith("01" if s == "al" else "02")]
+                np.testing.assert_array_equal(out.value.sel(geo=s).values,
+                                              np.nansum(cube.value.values[members], axis=0))
+
+
+def test_coordinates_without_an_index_give_the_same_result(make_cube):
+    cube = make_cube(list(geo_values("county")[::70]), days=6, nan_fraction=0.2, kind="count", seed=8)
+    want = aggregate(cube, "state")
+    for dropped in ("geo", "time"):  # geo: ids read from the values; time: the public constructor path
+        bare = cube.drop_indexes(dropped)
+        assert dropped not in bare.xindexes
+        xr.testing.assert_identical(aggregate(bare, "state"), want)

@@ -11,15 +11,40 @@ from delphi_signals.errors import InputError  # noqa: E402
 from delphi_signals.geo import aggregate, geo_values  # noqa: E402
 from delphi_signals.plot import MISSING_COLOR, choropleth, series, shapes  # noqa: E402
 
+import matplotlib.image  # noqa: E402
+
+
+def pixel_at(ax, png_path, point):
+    """RGB (0..1) of the saved PNG at a point given in map coordinates."""
+    image = matplotlib.image.imread(png_path)
+    x, y = ax.transData.transform((point.x, point.y))
+    return image[image.shape[0] - 1 - int(y), int(x), :3]
+
 
 @pytest.mark.parametrize("level", ["county", "state", "msa", "hrr"])
-def test_choropleth_renders_each_level_to_png(level, jhu_cube, tmp_path):
+def test_choropleth_paints_each_region_in_its_value_colour_and_missing_ones_grey(level, jhu_cube, tmp_path):
     cube = jhu_cube if level == "county" else aggregate(jhu_cube, level)
-    ax = choropleth(cube)
+    day = cube.time.values[-1]
+    values = cube.value.sel(time=day).to_series()
+    gdf = shapes(level).set_index("geo")
+    drawn = gdf.loc[gdf.index.intersection(values.dropna().index)]
+    biggest = drawn.geometry.area.sort_values().index[-3:]  # large regions: many pixels inside
+    low, high = float(values.min()), float(values.max())
+    grey_region = biggest[0]  # blanked below: must come out grey
+    cube = cube.copy(deep=True)
+    cube["value"].loc[{"geo": grey_region, "time": day}] = np.nan
+    ax = choropleth(cube, time=day, cmap="viridis", vmin=low, vmax=high, legend=False)
     path = tmp_path / f"{level}.png"
-    ax.figure.savefig(path, dpi=40)
-    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and path.stat().st_size > 5_000
+    ax.figure.savefig(path, dpi=ax.figure.dpi)
     assert cube.attrs["signal"] in ax.get_title()
+    colours = matplotlib.colormaps["viridis"]
+    for region in biggest[1:]:
+        want = colours((values[region] - low) / (high - low))[:3]  # expected from the cube, not from the map
+        got = pixel_at(ax, path, gdf.geometry[region].representative_point())
+        np.testing.assert_allclose(got, want, atol=2 / 255, err_msg=f"{level} {region} = {values[region]}")
+    grey = matplotlib.colors.to_rgb(MISSING_COLOR)
+    np.testing.assert_allclose(pixel_at(ax, path, gdf.geometry[grey_region].representative_point()), grey,
+                               atol=2 / 255)
     matplotlib.pyplot.close(ax.figure)
 
 
