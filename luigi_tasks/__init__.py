@@ -5,5 +5,6 @@ Tasks hold no domain logic: each calls one library function and writes its targe
 
 from .config import DelphiSignals, JhuCsseConfig, SourceConfig
 from .indicator import Export, Pull
+from .validate import Validate
 
-__all__ = ["DelphiSignals", "Export", "JhuCsseConfig", "Pull", "SourceConfig"]
+__all__ = ["DelphiSignals", "Export", "JhuCsseConfig", "Pull", "SourceConfig", "Validate"]
