@@ -75,12 +75,13 @@ def is_today_nchs(name: str) -> bool:
 
 @pytest.fixture
 def split_export(tmp_path):
-    """``split_export(files, is_today, geo_types=None)`` → (export folder, reference folder), both named as the
-    source, optionally limited to some geo types (fewer files keep the dynamic checks fast)."""
+    """``split_export(files, is_today, geo_types=None, signals=None)`` → (export folder, reference folder), both
+    named as the source, optionally limited to some geo types and signals (fewer files keep the tests fast)."""
 
-    def split(files: Path, is_today, geo_types=None):
+    def split(files: Path, is_today, geo_types=None, signals=None):
         def wanted(name):
-            return geo_types is None or any(f"_{geo}_" in name for geo in geo_types)
+            return ((geo_types is None or any(f"_{geo}_" in name for geo in geo_types))
+                    and (signals is None or any(name.endswith(f"_{signal}.csv") for signal in signals)))
 
         export = copy_files(files, tmp_path / "export" / files.name, lambda n: wanted(n) and is_today(n))
         reference = copy_files(files, tmp_path / "cache" / files.name, lambda n: wanted(n) and not is_today(n))
