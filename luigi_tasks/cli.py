@@ -1,7 +1,8 @@
 """``delphi-signals``: run the pipeline's Luigi tasks from the command line.
 
 Exit codes: 0 every task succeeded (possibly after retries); 20 external data missing; 25 tasks not run
-(blocked upstream); 30 a task failed; 35 scheduling failed; 2 bad usage.
+(blocked upstream); 30 a task failed; 35 scheduling failed; 2 bad usage. ``validate``: 0 passed, 1 unsuppressed
+errors, 2 bad usage or params, 20 export folder missing.
 """
 
 from __future__ import annotations

@@ -26,7 +26,8 @@ from pathlib import Path
 from ..errors import InputError
 from .checks_dynamic import check_dynamic
 from .checks_static import check_file, check_file_list, check_names, check_unreadable
-from .files import export_files, in_window, read_export_file, rows_frame
+from ..log import progress
+from .files import FileRows, export_files, in_window, read_export_file, rows_frame
 from .params import ValidationParams, read_params
 from .reference import ArchiveReference, EmptyReference, ReferenceData
 from .report import ValidationFailure, ValidationReport
@@ -34,8 +35,27 @@ from .suppress import Suppression, parse_suppressions
 
 __all__ = [
     "ArchiveReference", "EmptyReference", "ReferenceData", "Suppression", "ValidationFailure", "ValidationParams",
-    "ValidationReport", "parse_suppressions", "read_params", "validate_export",
+    "ValidationReport", "check_static", "parse_suppressions", "read_params", "validate_export",
 ]
+
+
+def check_static(export_dir, params: ValidationParams, report: ValidationReport) -> list[FileRows]:
+    """Every static check of the files of ``export_dir`` in the window; returns the rows of the readable ones."""
+    metas, bad_names = export_files(export_dir)
+    check_names(bad_names, report)
+    in_range = [m for m in metas if in_window(m, params.start_date, params.end_date)]
+    check_file_list(in_range, params, report)
+    readable = []
+    for meta in progress(in_range, desc=f"validating {Path(export_dir).name}", unit="file"):
+        try:
+            rows = read_export_file(meta)
+        except InputError as exc:
+            check_unreadable(meta, str(exc), report)
+            continue
+        check_file(rows, params, report)
+        readable.append(rows)
+    report.files_checked = len(in_range)
+    return readable
 
 
 def validate_export(export_dir, *, source: str, issue_date, validation: dict | None = None,
@@ -80,20 +100,7 @@ def validate_export(export_dir, *, source: str, issue_date, validation: dict | N
     reference = reference if reference is not None else EmptyReference()
     report = ValidationReport(source, issue_date, params.start_date, params.end_date, params.dry_run,
                               params.suppressed_errors)
-    metas, bad_names = export_files(export_dir)
-    check_names(bad_names, report)
-    in_range = [m for m in metas if in_window(m, params.start_date, params.end_date)]
-    check_file_list(in_range, params, report)
-    readable = []
-    for meta in in_range:
-        try:
-            rows = read_export_file(meta)
-        except InputError as exc:
-            check_unreadable(meta, str(exc), report)
-            continue
-        check_file(rows, params, report)
-        readable.append(rows)
-    report.files_checked = len(in_range)
+    readable = check_static(export_dir, params, report)
     check_dynamic(rows_frame(readable), reference, params, report)
     report.elapsed_seconds = time.perf_counter() - started
     report.log()
