@@ -41,6 +41,7 @@ STATIC = {"missing_se_allowed": True, "missing_sample_size_allowed": True, "mini
 VALIDATION = {"common": {"end_date": "2020-11-30", "span_length": 14}, "static": STATIC}
 
 ORACLE_SCRIPT = r"""
+import re
 import time
 from datetime import date
 from delphi_utils.validator.datafetcher import load_all_files
@@ -57,7 +58,7 @@ elapsed = time.perf_counter() - start
 def key(f):
     return [f.check_name, None if f.date is None else f.date.isoformat(), f.geo_type, f.signal]
 unknown_ids = sorted({(f.geo_type, geo) for f in report.raised_errors if f.check_name == "check_bad_geo_id_value"
-                      for geo in eval(f.message[f.message.index("["):])})
+                      for geo in re.findall(r"'([^']*)'", f.message)})
 print(json.dumps({"seconds": elapsed, "files": len(frames), "unknown_ids": unknown_ids,
                   "errors": [key(f) for f in report.raised_errors],
                   "warnings": [key(f) for f in report.raised_warnings]}))
