@@ -5,5 +5,6 @@ Tasks hold no domain logic: each calls one library function and writes its targe
 
 from .config import DelphiSignals, SourceConfig
 from .indicator import Export, Pull
+from .validate import Validate
 
-__all__ = ["DelphiSignals", "Export", "Pull", "SourceConfig"]
+__all__ = ["DelphiSignals", "Export", "Pull", "SourceConfig", "Validate"]

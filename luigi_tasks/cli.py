@@ -84,6 +84,62 @@ def _add_scheduler_options(cmd) -> None:
     cmd.add_argument("--scheduler-url", default=None, help="a luigid URL; default: the local scheduler")
 
 
+def _add_validate(commands, source_names) -> None:
+    """``delphi-signals validate <export_dir> --source NAME``: print the summary; exit 0 passed, 1 unsuppressed
+    errors (not in a dry run), 2 bad usage or params, 20 export folder missing."""
+    import json
+    from pathlib import Path
+
+    from delphi_signals.errors import InputError
+    from delphi_signals.indicators.params import deep_merge
+    from delphi_signals.indicators.registry import get_indicator
+    from delphi_signals.validate import validate_export
+
+    def issue_from(export_dir: Path) -> dt.date:
+        """The Export manifest's issue date, else a ``YYYYMMDD`` folder name."""
+        manifest = export_dir / "_SUCCESS"
+        if manifest.exists():
+            return dt.date.fromisoformat(json.loads(manifest.read_text())["issue_date"])
+        return dt.datetime.strptime(export_dir.name, "%Y%m%d").date()
+
+    def validate(args) -> int:
+        export_dir = Path(args.export_dir)
+        if not export_dir.is_dir():
+            print(f"delphi-signals validate: {export_dir}: no such export folder", file=sys.stderr)
+            return 20
+        try:
+            issue = args.issue_date or issue_from(export_dir)
+        except (ValueError, KeyError):
+            print("delphi-signals validate: give --issue-date (no _SUCCESS manifest, folder not named YYYYMMDD)",
+                  file=sys.stderr)
+            return 2
+        try:
+            given = json.loads(Path(args.params).read_text()) if args.params else {}
+            given = given.get("validation", given) if isinstance(given, dict) else given
+            # the indicator's own defaults (upstream's params.json.template), overridden by the file given
+            params = deep_merge(get_indicator(args.source).params_defaults.get("validation", {}), given)
+            report = validate_export(export_dir, source=args.source, issue_date=issue, validation=params,
+                                     reference_dir=args.reference)
+        except (OSError, json.JSONDecodeError, InputError) as exc:
+            print(f"delphi-signals validate: {exc}", file=sys.stderr)
+            return 2
+        if args.report:
+            report.write(args.report)
+        print(report.summary_text())
+        return 1 if report.blocking else 0
+
+    cmd = commands.add_parser("validate", help="check an export folder (static and dynamic checks)")
+    cmd.add_argument("export_dir")
+    cmd.add_argument("--source", required=True, choices=source_names)
+    cmd.add_argument("--issue-date", type=dt.date.fromisoformat, default=None,
+                     help="YYYY-MM-DD, the validator's today (default: the export manifest's issue date)")
+    cmd.add_argument("--reference", default=None, help="folder of published CSVs (the archive cache)")
+    cmd.add_argument("--params", default=None, help="JSON: a params.json or its validation section, over the "
+                     "indicator's defaults")
+    cmd.add_argument("--report", default=None, help="also write the JSON report here")
+    cmd.set_defaults(handler=validate)
+
+
 def parser() -> argparse.ArgumentParser:
     """The command line's parser: every subcommand, with the registered sources as choices."""
     from delphi_signals.indicators.registry import sources
@@ -93,6 +149,7 @@ def parser() -> argparse.ArgumentParser:
                                       f"{code} {name}" for name, code in EXIT.items()))
     commands = top.add_subparsers(dest="command", required=True)
     _add_run(commands, sources())
+    _add_validate(commands, sources())
     return top
 
 

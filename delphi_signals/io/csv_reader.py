@@ -66,6 +66,20 @@ def read_file(path) -> ParsedFile:
 
     :func:`read_csvs` reads many files faster (one parallel pass); this is for a look at a single file.
     """
+    parsed = read_rows(path)
+    sorted_keys = np.sort(parsed.geo_keys)
+    repeated = sorted_keys[1:][sorted_keys[1:] == sorted_keys[:-1]]
+    if len(repeated):
+        raise InputError(f"geo_id repeated: {', '.join(decode_geo_keys(np.unique(repeated))[:5])}", file=path,
+                         field="geo_id")
+    return parsed
+
+
+def read_rows(path) -> ParsedFile:
+    """Parse one export file's rows as written, in file order, without :func:`read_file`'s repeated-id check.
+
+    For tools that report on a file rather than load it (the validator flags repeated rows itself).
+    """
     meta = parse_filename(path)
     data = Path(path).read_bytes()
     newline = data.find(b"\n")
@@ -81,13 +95,7 @@ def read_file(path) -> ParsedFile:
     if status != 0:
         _raise_for(Path(path), header, status, line, field)
     _fix_slow(data, slow, quantities, codes, Path(path))
-    keys = keys[:n_rows]
-    sorted_keys = np.sort(keys)
-    repeated = sorted_keys[1:][sorted_keys[1:] == sorted_keys[:-1]]
-    if len(repeated):
-        raise InputError(f"geo_id repeated: {', '.join(decode_geo_keys(np.unique(repeated))[:5])}", file=path,
-                         field="geo_id")
-    return ParsedFile(meta, keys, quantities[:n_rows], codes[:n_rows])
+    return ParsedFile(meta, keys[:n_rows], quantities[:n_rows], codes[:n_rows])
 
 
 def _expand(paths_or_dir) -> list[Path]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from functools import lru_cache
 from pathlib import Path
 from typing import NamedTuple
 
@@ -44,6 +45,13 @@ def _day(stamp: str) -> pd.Timestamp:
         return parse_days([int(stamp)])[0]  # raises the same message as every other day parser
 
 
+@lru_cache(maxsize=4096)
+def _week(stamp: str) -> pd.Timestamp:
+    """One ``YYYYWW``, cached: the vectorised epiweek parser costs milliseconds per call, and a folder of weekly
+    files repeats few weeks."""
+    return parse_weeks([int(stamp)])[0]
+
+
 def parse_filename(path) -> ExportFile:
     """Parse ``<source>/<YYYYMMDD>_<geo>_<signal>.csv`` or ``<source>/weekly_<YYYYWW>_<geo>_<signal>.csv``.
 
@@ -76,7 +84,7 @@ def parse_filename(path) -> ExportFile:
     stamp, geo_type, signal = match.groups()
     time_type = "day" if daily else "week"
     try:
-        time = _day(stamp) if daily else parse_weeks([int(stamp)])[0]
+        time = _day(stamp) if daily else _week(stamp)
     except InputError as exc:
         raise InputError(exc.reason, file=path) from None
     source = path.parent.name.lower()

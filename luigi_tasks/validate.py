@@ -1,0 +1,57 @@
+"""The validate stage: ``Validate(source, date)`` checks the day's export and writes its report.
+
+Target: ``reports/<source>/<YYYYMMDD>_validation.json``, written (atomically) only when nothing blocks. A
+blocked export writes ``<YYYYMMDD>_validation.failed.json`` instead and fails the task with
+:class:`~delphi_signals.errors.ValidationError`, so the target stays absent and delivery never starts.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import luigi
+
+from delphi_signals.errors import ValidationError
+from delphi_signals.validate import validate_export
+
+from .config import DelphiSignals
+from .indicator import Export, SourceTask, params_for
+
+
+def validation_params(source: str, date) -> dict:
+    """The ``validation`` params of one issue: the indicator's defaults deep-merged with the
+    ``validation`` section of ``<params_dir>/<source>.json`` (see :func:`luigi_tasks.indicator.params_for`)."""
+    return params_for(source, date).get("validation", {})
+
+
+def reference_dir(source: str) -> Path | None:
+    """The archive cache of what ``source`` already published (``<data_root>/cache/<source>/``), if it exists."""
+    path = DelphiSignals().layout().archive_cache(source)
+    return path if path.is_dir() else None
+
+
+class Validate(SourceTask):
+    """Validate one issue's export of a source; errors (unless suppressed or dry run) fail the task."""
+
+    def requires(self):
+        return Export(source=self.source, date=self.date)
+
+    def _report_path(self, suffix: str) -> Path:
+        return DelphiSignals().layout().reports(self.source) / f"{self.date:%Y%m%d}_validation{suffix}"
+
+    def output(self):
+        return luigi.LocalTarget(self._report_path(".json"))
+
+    def run(self):
+        self.set_status_message("validating")
+        export_dir = Path(self.input().path).parent
+        report = validate_export(export_dir, source=self.source, issue_date=self.date,
+                                 validation=validation_params(self.source, self.date),
+                                 reference_dir=reference_dir(self.source))
+        if report.blocking:
+            report.write(self._report_path(".failed.json"))
+            raise ValidationError(f"{self.source} {self.date}: {len(report.unsuppressed_errors)} unsuppressed "
+                                  f"validation error(s); report in {self._report_path('.failed.json')}\n"
+                                  + report.summary_text())
+        self._report_path(".failed.json").unlink(missing_ok=True)
+        report.write(self._report_path(".json"))
