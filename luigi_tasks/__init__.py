@@ -4,6 +4,7 @@ Tasks hold no domain logic: each calls one library function and writes its targe
 """
 
 from .config import DelphiSignals, JhuCsseConfig, SourceConfig
+from .diff import Deliver, Diff, delivery_chain
 from .indicator import Export, Pull
 
-__all__ = ["DelphiSignals", "Export", "JhuCsseConfig", "Pull", "SourceConfig"]
+__all__ = ["DelphiSignals", "Deliver", "Diff", "Export", "JhuCsseConfig", "Pull", "SourceConfig", "delivery_chain"]

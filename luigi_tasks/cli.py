@@ -35,6 +35,46 @@ def run(args) -> int:
     return EXIT_CODES.get(result.status, 30)
 
 
+def _add_diff(commands) -> None:
+    """``delphi-signals diff``: one day's diff by hand, through Luigi or on explicit folders."""
+
+    def run_diff(args) -> int:
+        import json
+
+        folders = (args.export, args.cache, args.out)
+        if any(folders):
+            if not all(folders):
+                print("--export, --cache and --out go together", file=sys.stderr)
+                return 2
+            from delphi_signals.errors import DelphiSignalsError
+            from delphi_signals.io.archive import ArchiveDiffer
+
+            try:
+                summary = ArchiveDiffer(args.cache, args.export).diff(args.out)
+            except DelphiSignalsError as exc:
+                print(f"error: {exc}", file=sys.stderr)
+                return 30
+            print(json.dumps({k: len(v) if isinstance(v, list) else v for k, v in summary.items()}))
+            return 0
+        if args.source is None or args.date is None:
+            print("give --source and --date, or --export, --cache and --out", file=sys.stderr)
+            return 2
+        from .diff import Diff
+
+        kwargs = {"local_scheduler": True} if args.scheduler_url is None else {"scheduler_url": args.scheduler_url}
+        result = luigi.build([Diff(source=args.source, date=args.date)], detailed_summary=True, **kwargs)
+        return EXIT_CODES.get(result.status, 30)
+
+    cmd = commands.add_parser("diff", help="diff one day's export against the archive cache (nothing delivered)")
+    cmd.add_argument("--source", help="with --date: run the Diff task (and the export it needs)")
+    cmd.add_argument("--date", type=dt.date.fromisoformat, help="issue date, YYYY-MM-DD")
+    cmd.add_argument("--export", help="or diff this export folder …")
+    cmd.add_argument("--cache", help="… against this cache folder …")
+    cmd.add_argument("--out", help="… into this (new) folder, printing the counts as JSON")
+    cmd.add_argument("--scheduler-url", default=None, help="a luigid URL; default: the local scheduler")
+    cmd.set_defaults(handler=run_diff)
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="delphi-signals", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -45,6 +85,7 @@ def main(argv=None) -> int:
     cmd.add_argument("--workers", type=int, default=1)
     cmd.add_argument("--scheduler-url", default=None, help="a luigid URL; default: the local scheduler")
     cmd.set_defaults(handler=run)
+    _add_diff(commands)
     args = parser.parse_args(argv)
     return args.handler(args)
 

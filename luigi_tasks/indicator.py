@@ -16,6 +16,7 @@ from pathlib import Path
 
 import luigi
 
+from delphi_signals.io.archive import export_window
 from delphi_signals.indicators.registry import RAW_INPUTS, indicator_module, pull_inputs
 from delphi_signals.log import get_logger
 from delphi_signals.sources import cache_path
@@ -105,8 +106,13 @@ class Export(luigi.Task):
         shutil.rmtree(staging, ignore_errors=True)
         self.set_status_message("running indicator")
         paths = indicator_module(self.source).run_module(indicator_params(self.source, self.date, staging))
+        config = source_config(self.source)
+        window = export_window([p.name for p in paths], config.export_start_date, config.export_end_date)
         manifest = {
             "source": self.source, "issue_date": self.date.isoformat(), "files": sorted(p.name for p in paths),
+            # the days this run was meant to export: a cached file outside them is not exported today,
+            # one inside them that is gone was deleted (the archive differ reads these)
+            "first_time_value": window and window[0], "last_time_value": window and window[1],
             "file_count": len(paths), "bytes": sum(p.stat().st_size for p in paths),
             "elapsed_seconds": round(time.perf_counter() - started, 3),
             "peak_memory_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),

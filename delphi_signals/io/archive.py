@@ -88,6 +88,7 @@ def export_window(names, start=None, end=None) -> tuple[int, int] | None:
     (20200801, 20200816)
     """
     spans = [file_days(n) for n in names]
+    start = None if start == "latest" else start  # "latest" (the indicators' last day only): the files say
     first = _yyyymmdd(pd.Timestamp(start)) if start else min((a for a, _ in spans), default=None)
     last = _yyyymmdd(pd.Timestamp(end)) if end else max((b for _, b in spans), default=None)
     return None if first is None or last is None else (first, last)
