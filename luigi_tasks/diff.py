@@ -9,6 +9,7 @@ only after a delivery, so a failed delivery is retried from the same cache and l
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import shutil
@@ -30,6 +31,12 @@ DELIVERY_MODES: dict[str, str] = {}
 """source → ``"diff"`` (only changed rows) or ``"full"`` (the whole export, as upstream's doctor-visits);
 sources not listed use :data:`DEFAULT_DELIVERY`."""
 FILES = "csv"
+
+
+class OptionalDateParameter(luigi.parameter.OptionalParameterMixin, luigi.DateParameter):
+    """A date or ``None`` (luigi has no such parameter of its own)."""
+
+    expected_type = dt.date
 
 
 def delivery_mode(source: str) -> str:
@@ -54,7 +61,7 @@ class Diff(luigi.Task):
 
     source = luigi.Parameter(description="source name, e.g. jhu-csse")
     date = luigi.DateParameter(description="issue date")
-    previous = luigi.OptionalDateParameter(default=None, description="in a range run, the date before: its "
+    previous = OptionalDateParameter(default=None, description="in a range run, the date before: its "
                                            "Deliver must finish first so the cache holds that issue")
 
     def requires(self):
@@ -101,7 +108,7 @@ class Deliver(luigi.Task):
 
     source = luigi.Parameter(description="source name, e.g. jhu-csse")
     date = luigi.DateParameter(description="issue date")
-    previous = luigi.OptionalDateParameter(default=None, description="passed on to Diff (range runs)")
+    previous = OptionalDateParameter(default=None, description="passed on to Diff (range runs)")
 
     def requires(self):
         return Diff(source=self.source, date=self.date, previous=self.previous)
