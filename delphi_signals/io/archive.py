@@ -200,7 +200,10 @@ class ArchiveDiffer:
         return dt.date.fromisoformat(issue) if issue else None
 
     def window(self, export_names) -> tuple[int, int] | None:
-        """Today's export window ``(first, last)`` (``YYYYMMDD``): the manifest's, else the files' span."""
+        """Today's export window ``(first, last)`` (``YYYYMMDD``): the manifest's, else the files' span.
+
+        ``None`` (an empty export without a manifest) deletes no vanished file.
+        """
         manifest = self._export_manifest or {}
         if manifest.get("first_time_value") and manifest.get("last_time_value"):
             return int(manifest["first_time_value"]), int(manifest["last_time_value"])
