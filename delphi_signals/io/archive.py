@@ -147,8 +147,9 @@ class ArchiveDiffer:
         Today's export. Its ``_SUCCESS`` manifest (JSON), when present, gives ``issue_date`` and the export
         window ``first_time_value``/``last_time_value`` (``YYYYMMDD``).
     backend : {"filesystem", "git"}
-        ``"git"`` keeps every committed issue as a git commit of ``cache_dir`` (a repository is initialised
-        there unless the folder is already inside one); :meth:`history` lists them.
+        ``"git"`` keeps every committed issue as a git commit of ``cache_dir``, which is its own repository
+        (initialised by the first :meth:`commit`; never a folder inside another repository); :meth:`history`
+        lists them.
     issue_date : date-like, optional
         Today's issue, recorded in the cache by :meth:`commit`; default the manifest's ``issue_date``.
     emit_vanished : bool
@@ -371,15 +372,22 @@ class ArchiveDiffer:
             raise InputError(f"git {' '.join(args[:2])} failed: {proc.stderr.strip()}", file=self.cache_dir)
         return proc
 
+    def _is_repo(self) -> bool:
+        """Whether the cache folder is the top of a git repository (never a folder inside another one)."""
+        if not self.cache_dir.is_dir():
+            return False
+        top = self._git("rev-parse", "--show-toplevel", check=False)
+        return top.returncode == 0 and Path(top.stdout.strip()).resolve() == self.cache_dir.resolve()
+
     def _git_repo(self) -> None:
-        """Initialise a repository in the cache folder unless it already lies inside one."""
+        """Initialise a repository in the cache folder unless it is one already."""
         self.cache_dir.mkdir(parents=True, exist_ok=True)
-        if self._git("rev-parse", "--git-dir", check=False).returncode != 0:
+        if not self._is_repo():
             self._git("init", "-q")
 
     def _git_check_clean(self) -> None:
-        if not self.cache_dir.is_dir() or self._git("rev-parse", "--git-dir", check=False).returncode != 0:
-            return  # no repository yet: nothing committed, nothing dirty
+        if not self._is_repo():
+            return  # nothing committed yet, nothing dirty
         dirty = self._git("status", "--porcelain", "--", ".").stdout.splitlines()
         if dirty:
             raise InputError(f"the git cache has uncommitted changes: {'; '.join(dirty[:5])}", file=self.cache_dir)

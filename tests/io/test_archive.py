@@ -197,6 +197,7 @@ def test_bad_input_is_a_clear_error(tmp_path):
 
 
 def test_git_backend_keeps_every_issue(tmp_path):
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)  # an outer repository must stay untouched
     cache = tmp_path / "cache"
     first = put(tmp_path / "d1", {NAME: HEAD4 + "a,1.0,NA,NA\n"})
     second = put(tmp_path / "d2", {NAME: HEAD4 + "a,2.0,NA,NA\n", "20200802_state_x.csv": HEAD4 + "a,1.0,NA,NA\n"})
@@ -210,6 +211,8 @@ def test_git_backend_keeps_every_issue(tmp_path):
     assert differ.read_cached(NAME, history[0][0]) == (second / NAME).read_bytes()
     log = subprocess.run(["git", "log", "--name-status", "--format=%s"], cwd=cache, capture_output=True, text=True)
     assert "A\t20200802_state_x.csv" in log.stdout
+    outer = subprocess.run(["git", "rev-list", "--all"], cwd=tmp_path, capture_output=True, text=True)
+    assert outer.stdout == ""  # the cache is its own repository: nothing was committed to the outer one
     (cache / NAME).write_text("edited by hand")
     with pytest.raises(InputError, match="uncommitted changes"):
         ArchiveDiffer(cache, second, "git", issue_date="2020-08-04").diff(tmp_path / "out2")
