@@ -235,9 +235,11 @@ class ArchiveDiffer:
         Raises
         ------
         InputError
-            The cache already holds this issue or a later one; ``out_dir`` holds CSV files; a git cache has
-            uncommitted changes; a file is malformed.
+            The export folder is missing; the cache already holds this issue or a later one; ``out_dir`` holds
+            CSV files; a git cache has uncommitted changes; a file is malformed.
         """
+        if not self.export_dir.is_dir():
+            raise InputError("no export folder to diff", file=self.export_dir)
         cached = self.cache_issue()
         if cached is not None and self.issue_date is not None and cached >= self.issue_date:
             raise InputError(f"the cache already holds issue {cached}, not before {self.issue_date}: "

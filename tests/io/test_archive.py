@@ -192,6 +192,8 @@ def test_bad_input_is_a_clear_error(tmp_path):
         ArchiveDiffer(tmp_path / "cache", tmp_path / "export").diff(tmp_path / "out")
     with pytest.raises(InputError, match="no issue date"):
         ArchiveDiffer(tmp_path / "cache", tmp_path / "export").commit()
+    with pytest.raises(InputError, match="no export folder"):
+        ArchiveDiffer(tmp_path / "cache", tmp_path / "nowhere").diff(tmp_path / "out4")
     with pytest.raises(InputError, match="unknown archive backend 's3'"):
         ArchiveDiffer(tmp_path / "cache", tmp_path / "export", backend="s3")
 
