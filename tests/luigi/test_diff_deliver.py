@@ -26,7 +26,7 @@ def data_root(tmp_path):
     saved = {key: config.get(*key, None) for key in keys}
     config.set("delphi_signals", "data_root", str(tmp_path / "var"))
     config.set("jhu-csse", "base_url", "demo")
-    config.set("jhu-csse", "export_start_date", "2020-04-10")
+    config.set("jhu-csse", "export_start_date", "2020-04-05")
     luigi.task_register.Register.clear_instance_cache()
     yield tmp_path / "var"
     for key, value in saved.items():
@@ -64,7 +64,7 @@ def test_a_range_run_delivers_each_day_and_moves_the_cache_after_it(data_root):
     assert result.status == LuigiStatusCode.SUCCESS, result.summary_text
     exports = [data_root / "export" / "jhu-csse" / f"{d:%Y%m%d}" for d in (D1, D2)]
     manifest = json.loads((exports[1] / "_SUCCESS").read_text())
-    assert (manifest["first_time_value"], manifest["last_time_value"]) == (20200410, 20200414)
+    assert (manifest["first_time_value"], manifest["last_time_value"]) == (20200405, 20200414)
     first, second = csv_bytes(exports[0]), csv_bytes(exports[1])
     receiving = [data_root / "receiving" / f"issue_{d:%Y%m%d}" / "jhu-csse" for d in (D1, D2)]
     assert csv_bytes(receiving[0]).keys() == first.keys()  # the first issue: every file is new
