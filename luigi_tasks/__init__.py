@@ -4,7 +4,8 @@ Tasks hold no domain logic: each calls one library function and writes its targe
 """
 
 from .config import DelphiSignals, SourceConfig
+from .diff import Deliver, Diff, delivery_chain
 from .indicator import Export, Pull
 from .validate import Validate
 
-__all__ = ["DelphiSignals", "Export", "Pull", "SourceConfig", "Validate"]
+__all__ = ["DelphiSignals", "Deliver", "Diff", "Export", "Pull", "SourceConfig", "Validate", "delivery_chain"]

@@ -140,6 +140,44 @@ def _add_validate(commands, source_names) -> None:
     cmd.set_defaults(handler=validate)
 
 
+def _add_diff(commands) -> None:
+    """``delphi-signals diff``: one day's diff by hand, through Luigi or on explicit folders."""
+
+    def run_diff(args) -> int:
+        import json
+
+        folders = (args.export, args.cache, args.out)
+        if any(folders):
+            if not all(folders):
+                print("--export, --cache and --out go together", file=sys.stderr)
+                return EXIT["usage"]
+            from delphi_signals.errors import DelphiSignalsError
+            from delphi_signals.io.archive import ArchiveDiffer
+
+            try:
+                summary = ArchiveDiffer(args.cache, args.export).diff(args.out)
+            except DelphiSignalsError as exc:
+                print(f"delphi-signals diff: {exc}", file=sys.stderr)
+                return EXIT["failed"]
+            print(json.dumps({k: len(v) if isinstance(v, list) else v for k, v in summary.items()}))
+            return 0
+        if args.source is None or args.date is None:
+            print("give --source and --date, or --export, --cache and --out", file=sys.stderr)
+            return EXIT["usage"]
+        from .diff import Diff
+
+        return build([Diff(source=args.source, date=args.date)], args)
+
+    cmd = commands.add_parser("diff", help="diff one day's export against the archive cache (nothing delivered)")
+    cmd.add_argument("--source", help="with --date: run the Diff task (and the export it needs)")
+    cmd.add_argument("--date", type=dt.date.fromisoformat, help="issue date, YYYY-MM-DD")
+    cmd.add_argument("--export", help="or diff this export folder …")
+    cmd.add_argument("--cache", help="… against this cache folder …")
+    cmd.add_argument("--out", help="… into this (new) folder, printing the counts as JSON")
+    _add_scheduler_options(cmd)
+    cmd.set_defaults(handler=run_diff)
+
+
 def parser() -> argparse.ArgumentParser:
     """The command line's parser: every subcommand, with the registered sources as choices."""
     from delphi_signals.indicators.registry import sources
@@ -150,6 +188,7 @@ def parser() -> argparse.ArgumentParser:
     commands = top.add_subparsers(dest="command", required=True)
     _add_run(commands, sources())
     _add_validate(commands, sources())
+    _add_diff(commands)
     return top
 
 

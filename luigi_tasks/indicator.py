@@ -19,6 +19,7 @@ from delphi_signals import atomic
 from delphi_signals.indicators.params import indicator_params
 from delphi_signals.indicators.registry import get_indicator
 from delphi_signals.io import parse_filename
+from delphi_signals.io.archive import export_window
 from delphi_signals.log import get_logger
 from delphi_signals.sources import cache_path
 
@@ -93,14 +94,20 @@ class Pull(SourceTask):
 
 
 def manifest(source: str, date, paths: list[Path], started: float) -> dict:
-    """The ``_SUCCESS`` manifest of an export: what was written, its time span, and what it cost."""
+    """The ``_SUCCESS`` manifest of an export: what was written, its window, and what it cost.
+
+    ``first_time_value``/``last_time_value`` are the days (``YYYYMMDD``) the run was meant to export: the
+    configured export window, else the span of the files. A published file outside them is simply not
+    exported today; one inside them that is gone was deleted (the archive differ reads these).
+    """
     names = [parse_filename(p) for p in paths]
-    times = sorted({n.time_value for n in names})
+    config = source_config(source)
+    window = export_window([p.name for p in paths], config.export_start_date, config.export_end_date)
     return {
         "source": source, "issue_date": date.isoformat(), "files": sorted(p.name for p in paths),
         "file_count": len(paths), "bytes": sum(p.stat().st_size for p in paths),
         "signals": sorted({n.signal for n in names}), "geo_types": sorted({n.geo_type for n in names}),
-        "first_time_value": times[0] if times else None, "last_time_value": times[-1] if times else None,
+        "first_time_value": window and window[0], "last_time_value": window and window[1],
         "elapsed_seconds": round(time.perf_counter() - started, 3), "peak_memory_mb": peak_memory_mb(),
     }
 

@@ -158,40 +158,18 @@ def _cube(metas: list[ExportFile], keys, quantities, codes, first_row, n_rows):
     return cube
 
 
-def read_csvs(paths_or_dir):
-    """Read Delphi export CSVs back into cubes.
+def parse_joined(paths) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Parse many export files in one parallel numba pass over a joined buffer.
 
-    Every file is parsed by one numba pass, files in parallel.
-
-    Parameters
-    ----------
-    paths_or_dir : path or iterable of paths
-        Files, or a directory whose ``*.csv`` files are read. The source of a file is the name of its
-        directory.
-
-    Returns
-    -------
-    xarray.Dataset or dict
-        One cube if every file belongs to one (source, signal, geo_type, time_type); else a dict of cubes
-        keyed by that tuple.
+    Returns ``geo_keys, quantities, codes, first_row, n_rows``: file ``f``'s rows are
+    ``first_row[f]:first_row[f] + n_rows[f]`` of the row arrays, in file order (see :class:`ParsedFile`).
 
     Raises
     ------
     InputError
-        A file name breaks the grammar, or a row is malformed (the message names file, line and field).
-
-    Examples
-    --------
-    >>> import tempfile
-    >>> from delphi_signals.testing import make_cube
-    >>> from delphi_signals.io import write_csvs
-    >>> folder = tempfile.mkdtemp()
-    >>> cube = read_csvs(write_csvs(make_cube(n_geo=2, days=3, signal="x"), folder))
-    >>> cube.attrs["signal"], dict(cube.sizes)
-    ('x', {'geo': 2, 'time': 3})
+        A file is empty or has a malformed row (naming file, line and field).
     """
-    paths = _expand(paths_or_dir)
-    metas = [parse_filename(p) for p in paths]
+    paths = [Path(p) for p in paths]
     sizes = [os.stat(p).st_size for p in paths]
     buf = np.empty(sum(sizes), dtype=np.uint8)
     offsets = np.zeros(len(paths) + 1, dtype=np.int64)
@@ -227,9 +205,47 @@ def read_csvs(paths_or_dir):
     for i in np.flatnonzero(results[:, 4]):
         local = slow[3 * first_row[i] : 3 * first_row[i] + results[i, 4]]
         _fix_slow(buf, local, quantities, codes, paths[i])  # positions index the joined buffer
+    return keys, quantities, codes, first_row, results[:, 3].copy()
+
+
+def read_csvs(paths_or_dir):
+    """Read Delphi export CSVs back into cubes.
+
+    Every file is parsed by one numba pass, files in parallel.
+
+    Parameters
+    ----------
+    paths_or_dir : path or iterable of paths
+        Files, or a directory whose ``*.csv`` files are read. The source of a file is the name of its
+        directory.
+
+    Returns
+    -------
+    xarray.Dataset or dict
+        One cube if every file belongs to one (source, signal, geo_type, time_type); else a dict of cubes
+        keyed by that tuple.
+
+    Raises
+    ------
+    InputError
+        A file name breaks the grammar, or a row is malformed (the message names file, line and field).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from delphi_signals.testing import make_cube
+    >>> from delphi_signals.io import write_csvs
+    >>> folder = tempfile.mkdtemp()
+    >>> cube = read_csvs(write_csvs(make_cube(n_geo=2, days=3, signal="x"), folder))
+    >>> cube.attrs["signal"], dict(cube.sizes)
+    ('x', {'geo': 2, 'time': 3})
+    """
+    paths = _expand(paths_or_dir)
+    metas = [parse_filename(p) for p in paths]
+    keys, quantities, codes, first_row, n_rows = parse_joined(paths)
     groups = defaultdict(list)
     for i, m in enumerate(metas):
         groups[(m.source, m.signal, m.geo_type, m.time_type)].append(i)
-    cubes = {key: _cube([metas[i] for i in idx], keys, quantities, codes, first_row[idx], results[idx, 3])
+    cubes = {key: _cube([metas[i] for i in idx], keys, quantities, codes, first_row[idx], n_rows[idx])
              for key, idx in groups.items()}
     return next(iter(cubes.values())) if len(cubes) == 1 else cubes
