@@ -3,7 +3,7 @@ from pathlib import Path
 from setuptools import find_packages, setup
 
 EXTRAS = {
-    "db": ["sqlalchemy>=2", "pymysql"],
+    "db": ["sqlalchemy>=2", "pymysql"],  # core dependencies now; kept so '.[db]' still installs
     "luigi": [],  # luigi is a core dependency now (the delphi-signals command); kept so '.[luigi]' still installs
     "geo": ["geopandas>=1.0", "shapely>=2.1", "pyogrio", "matplotlib"],
     "dask": ["dask[array]", "distributed"],
@@ -35,6 +35,8 @@ setup(
         "tqdm>=4.66",
         "fsspec[http]>=2024.6",
         "luigi>=3.7.3",  # the batch runner and the delphi-signals command
+        "sqlalchemy>=2",  # the epidata database (import, queries) is part of the default pipeline
+        "pymysql",
     ],
     extras_require=EXTRAS,
     entry_points={"console_scripts": ["delphi-signals=luigi_tasks.cli:main"]},

@@ -1,0 +1,1 @@
+"""The epidata database: schema, insert path and versioned queries (issue, lag, as_of)."""
