@@ -35,6 +35,7 @@ CODE = sa.Integer()
 
 SOURCE_LENGTH, SIGNAL_LENGTH, GEO_TYPE_LENGTH, GEO_VALUE_LENGTH, TIME_TYPE_LENGTH = 32, 64, 12, 12, 12
 MARKER_LENGTH = 255
+SQLITE_BUSY_TIMEOUT = 60.0
 
 
 def _strings(*names_lengths, nullable=False, default=None):
@@ -207,7 +208,7 @@ def engine_for(url: str, **kwargs) -> sa.engine.Engine:
     except sa.exc.ArgumentError as exc:
         raise DatabaseError(f"not a database URL: {url!r} ({exc})") from None
     if parsed.get_backend_name() == "sqlite":
-        connect_args = {"timeout": 60.0, "check_same_thread": False, **kwargs.pop("connect_args", {})}
+        connect_args = {"timeout": SQLITE_BUSY_TIMEOUT, "check_same_thread": False, **kwargs.pop("connect_args", {})}
         engine = sa.create_engine(parsed, connect_args=connect_args, **kwargs)
         _sqlite_events(engine)
         return engine

@@ -92,12 +92,19 @@ def locked_transaction(engine: sa.engine.Engine, *, timeout: int = DEFAULT_LOCK_
     """
     if engine.dialect.name == "sqlite":
         with engine.connect() as conn:
+            dbapi = conn.connection.driver_connection  # outside SQLAlchemy's transaction: a pragma, not a write
+            dbapi.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
             conn.execution_options(sqlite_begin="EXCLUSIVE")
             try:
                 with conn.begin():
                     yield conn
             except sa.exc.OperationalError as exc:
-                raise DatabaseError(f"SQLite load failed or its lock was not granted: {exc}") from exc
+                if "locked" in str(exc):
+                    raise DatabaseError(f"the SQLite write lock was not granted within {timeout} s "
+                                        "(another import is running)") from exc
+                raise
+            finally:
+                dbapi.execute(f"PRAGMA busy_timeout = {int(schema.SQLITE_BUSY_TIMEOUT * 1000)}")
         return
     with engine.connect() as conn:
         granted = conn.execute(sa.text("SELECT GET_LOCK(:name, :timeout)"),
@@ -148,11 +155,10 @@ def _int_column(frame: pd.DataFrame, name: str) -> np.ndarray:
 
 def _name_column(frame: pd.DataFrame, name: str, max_length: int) -> np.ndarray:
     values = frame[name].to_numpy(dtype=object)
-    text = pd.Series(values)
-    bad = ~text.map(lambda v: isinstance(v, str) and 0 < len(v) <= max_length).to_numpy(dtype=bool)
-    if bad.any():
-        raise InputError(f"rows: {name} must be text of 1 to {max_length} characters, got "
-                         f"{_examples(values[bad])}", field=name)
+    bad = [v for v in pd.unique(values) if not (isinstance(v, str) and 0 < len(v) <= max_length)]
+    if bad:
+        raise InputError(f"rows: {name} must be text of 1 to {max_length} characters, got {_examples(bad)}",
+                         field=name)
     return values
 
 
