@@ -164,7 +164,7 @@ def test_weekly_as_of_is_in_epiweeks(db):
             assert_same(got(db.fetch("demo", "cases", "state", time_type="week", as_of=spelling)), expected)
     cube = db.fetch("demo", "cases", "state", time_type="week", lag=2)
     assert_same(got(cube), reference(rows[rows["lag"] == 2], "week", drop_deleted=False))
-    assert (cube.indexes["time"].dayofweek == 6).all()
+    assert (cube.indexes["time"].day_of_week == 6).all()
 
 
 def test_a_deleted_latest_row_is_an_empty_cell(db):
