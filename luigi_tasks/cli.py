@@ -9,8 +9,10 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import sys
+from pathlib import Path
 
 import luigi
+import sqlalchemy
 from luigi.execution_summary import LuigiStatusCode
 
 from .indicator import Export
@@ -35,6 +37,35 @@ def run(args) -> int:
     return EXIT_CODES.get(result.status, 30)
 
 
+def _add_db(commands) -> None:
+    """``delphi-signals db init [--db URL]``: create or upgrade the epidata schema."""
+    from delphi_signals.epidata.schema import create_schema, engine_for
+    from delphi_signals.errors import DelphiSignalsError
+
+    from .config import DelphiSignals
+
+    def init(args) -> int:
+        url = args.db or DelphiSignals().database_url()
+        if url.startswith("sqlite:///"):
+            Path(url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            engine = engine_for(url)
+            create_schema(engine)
+            engine.dispose()
+        except (DelphiSignalsError, sqlalchemy.exc.SQLAlchemyError) as exc:
+            print(f"delphi-signals db init: {exc}", file=sys.stderr)
+            return 1
+        print(f"epidata schema ready in {engine.url.render_as_string(hide_password=True)}")
+        return 0
+
+    db = commands.add_parser("db", help="the epidata database")
+    actions = db.add_subparsers(dest="db_command", required=True)
+    cmd = actions.add_parser("init", help="create the epidata tables that are missing (safe to rerun)")
+    cmd.add_argument("--db", default=None, help="database URL (default: [delphi_signals] db_url in luigi.cfg, "
+                     "else sqlite:///<data_root>/epidata.sqlite)")
+    cmd.set_defaults(handler=init)
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="delphi-signals", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -45,6 +76,7 @@ def main(argv=None) -> int:
     cmd.add_argument("--workers", type=int, default=1)
     cmd.add_argument("--scheduler-url", default=None, help="a luigid URL; default: the local scheduler")
     cmd.set_defaults(handler=run)
+    _add_db(commands)
     args = parser.parse_args(argv)
     return args.handler(args)
 

@@ -16,9 +16,15 @@ class DelphiSignals(luigi.Config):
 
     data_root = luigi.Parameter(default="var", description="root of input/, export/, reports/, receiving/ …")
     demo_seed = luigi.IntParameter(default=0, description="seed of the offline demo source")
+    db_url = luigi.OptionalParameter(default=None, description="epidata database URL (default: the SQLite file "
+                                     "epidata.sqlite under data_root)")
 
     def root(self) -> Path:
         return Path(self.data_root)
+
+    def database_url(self) -> str:
+        """``db_url``, or ``sqlite:///<data_root>/epidata.sqlite`` when it is not set."""
+        return self.db_url or f"sqlite:///{(self.root() / 'epidata.sqlite').resolve()}"
 
 
 class SourceConfig(luigi.Config):
