@@ -52,6 +52,7 @@ TIME_TYPES = ("day", "week")
 LOCK_NAME = "delphi_signals.epidata.load"
 DEFAULT_LOCK_TIMEOUT = 3600
 MULTIROW_CHUNK = 20_000
+STAGE_ROW_BYTES = 160  # a MEMORY-engine staging row, with its share of the heap's overhead
 
 # staging layout: ints first (in this order), then the three quantities, then the latest flag
 STAGE_INTS = ("epimetric_id", "signal_key_id", "geo_key_id", "time_type", "time_value", "issue", "lag",
@@ -387,24 +388,37 @@ def _fill_stage_multirow(conn, ints, floats, latest) -> None:
         cursor.close()
 
 
-def _upsert_sql(dialect: str, target: sa.Table, latest_only: bool) -> str:
+def _upsert_sql(dialect: str, target: sa.Table, latest_only: bool) -> list[str]:
+    """Statements that write the staged rows to ``epimetric_full`` or (the batch's latest rows) ``epimetric_latest``."""
+    t = target.name
     columns = ", ".join(FACT_COLUMNS + ("value_updated_timestamp",))
-    select = ", ".join(FACT_COLUMNS) + f", {_now_sql(dialect)}"
-    where = " WHERE is_latest_issue = 1" if latest_only else (" WHERE 1 = 1" if dialect == "sqlite" else "")
-    head = f"INSERT INTO {target.name} ({columns}) SELECT {select} FROM {STAGE.name}{where} ORDER BY epimetric_id"
+    select = ", ".join(f"s.{c}" for c in FACT_COLUMNS) + f", {_now_sql(dialect)}"
     updated = [c for c in FACT_COLUMNS + ("value_updated_timestamp",) if c not in _KEY and c != "issue"]
     if dialect == "sqlite":
+        where = " WHERE s.is_latest_issue = 1" if latest_only else " WHERE 1 = 1"  # WHERE: SQLite's upsert grammar
         conflict = ", ".join(_KEY + (() if latest_only else ("issue",)))
         sets = ", ".join(f"{c} = excluded.{c}" for c in updated + (["issue"] if latest_only else []))
-        guard = f" WHERE excluded.issue >= {target.name}.issue" if latest_only else ""
-        return f"{head} ON CONFLICT ({conflict}) DO UPDATE SET {sets}{guard}"
-    t = target.name
-    if latest_only:  # MySQL evaluates the assignments left to right: issue must come last
-        sets = ", ".join(f"{t}.{c} = IF(VALUES(issue) >= {t}.issue, VALUES({c}), {t}.{c})" for c in updated)
-        sets += f", {t}.issue = GREATEST({t}.issue, VALUES(issue))"
-    else:
+        guard = f" WHERE excluded.issue >= {t}.issue" if latest_only else ""
+        return [f"INSERT INTO {t} ({columns}) SELECT {select} FROM {STAGE.name} s{where} "
+                f"ON CONFLICT ({conflict}) DO UPDATE SET {sets}{guard}"]
+    if not latest_only:
         sets = ", ".join(f"{t}.{c} = VALUES({c})" for c in updated)
-    return f"{head} ON DUPLICATE KEY UPDATE {sets}"
+        return [f"INSERT INTO {t} ({columns}) SELECT {select} FROM {STAGE.name} s ON DUPLICATE KEY UPDATE {sets}"]
+    # latest on MySQL: only the rows not older than what latest holds, so the update is a plain overwrite
+    on = " AND ".join(f"l.{c} = s.{c}" for c in _KEY)
+    sets = ", ".join(f"{t}.{c} = VALUES({c})" for c in updated + ["issue"])
+    return [f"INSERT INTO {t} ({columns}) SELECT {select} FROM {STAGE.name} s LEFT JOIN {t} l ON {on} "
+            f"WHERE s.is_latest_issue = 1 AND (l.issue IS NULL OR l.issue <= s.issue) ON DUPLICATE KEY UPDATE {sets}"]
+
+
+def _create_stage(conn, n: int) -> None:
+    _drop_stage(conn)
+    if conn.dialect.name == "mysql":  # an in-memory staging table: no undo/redo logging for rows dropped anyway
+        conn.exec_driver_sql(f"SET SESSION max_heap_table_size = {max(64 << 20, n * STAGE_ROW_BYTES * 2)}")
+        ddl = str(sa.schema.CreateTable(STAGE).compile(dialect=conn.dialect)).rstrip()
+        conn.exec_driver_sql(f"{ddl} ENGINE=MEMORY")
+    else:
+        STAGE.create(conn)
 
 
 def _drop_stage(conn) -> None:
@@ -499,18 +513,21 @@ def load_rows(conn, rows: pd.DataFrame, *, marker: str | None = None, method: st
                                 tt[order], tv[order], issue[order], cols["lag"][order],
                                 *(cols[c][order] for c in CODE_COLUMNS)])
         floats = np.ascontiguousarray(np.column_stack([cols[q][order] for q in QUANTITIES]))
-        _drop_stage(conn)
-        STAGE.create(conn)
+        _create_stage(conn, n)
         if dialect == "mysql" and method == "load_data":
             _fill_stage_load_data(conn, ints, floats, latest)
         else:
             _fill_stage_multirow(conn, ints, floats, latest)
         staged = time.perf_counter()
-        conn.exec_driver_sql(_upsert_sql(dialect, epimetric_full, latest_only=False))
-        conn.exec_driver_sql(_upsert_sql(dialect, epimetric_latest, latest_only=True))
+        for statement in _upsert_sql(dialect, epimetric_full, latest_only=False):
+            conn.exec_driver_sql(statement)
+        full_done = time.perf_counter()
+        for statement in _upsert_sql(dialect, epimetric_latest, latest_only=True):
+            conn.exec_driver_sql(statement)
         _drop_stage(conn)
         LOG.debug("loaded rows", row_count=n, stage_seconds=round(staged - started, 3),
-                  total_seconds=round(time.perf_counter() - started, 3), method=method, dialect=dialect)
+                  full_seconds=round(full_done - staged, 3), latest_seconds=round(time.perf_counter() - full_done, 3),
+                  method=method, dialect=dialect)
     if marker is not None:
         conn.execute(import_marker.insert().values(marker=marker, row_count=n,
                                                    created_timestamp=int(time.time())))
