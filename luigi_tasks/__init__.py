@@ -4,6 +4,8 @@ Tasks hold no domain logic: each calls one library function and writes its targe
 """
 
 from .config import DelphiSignals, JhuCsseConfig, SourceConfig
+from .epidata import Delivered, EpidataMarker, Import
 from .indicator import Export, Pull
 
-__all__ = ["DelphiSignals", "Export", "JhuCsseConfig", "Pull", "SourceConfig"]
+__all__ = ["DelphiSignals", "Delivered", "EpidataMarker", "Export", "Import", "JhuCsseConfig", "Pull",
+           "SourceConfig"]

@@ -66,6 +66,46 @@ def _add_db(commands) -> None:
     cmd.set_defaults(handler=init)
 
 
+def _add_import(commands) -> None:
+    """``delphi-signals import --source NAME [--issue YYYY-MM-DD] [--db URL] [--data-root DIR]``.
+
+    Imports ``receiving/<source>/`` (issue: ``--issue``, default today) and ``receiving/issue_YYYYMMDD/<source>/``
+    (issue: the folder's date), prints the summary as JSON; exit 0 every file loaded, 1 a file failed (or the
+    database refused a load), 2 bad usage.
+    """
+    import json
+
+    from delphi_signals.epidata.importer import import_receiving
+    from delphi_signals.errors import DatabaseError, InputError
+
+    from .config import DelphiSignals
+
+    def run_import(args) -> int:
+        config = DelphiSignals()
+        root = Path(args.data_root) if args.data_root else config.root()
+        url = args.db or config.db_url or f"sqlite:///{(root / 'epidata.sqlite').resolve()}"
+        try:
+            summary = import_receiving(root, url, issue=args.issue, source=args.source)
+        except InputError as exc:
+            print(f"delphi-signals import: {exc}", file=sys.stderr)
+            return 2
+        except (DatabaseError, sqlalchemy.exc.SQLAlchemyError) as exc:
+            print(f"delphi-signals import: {exc}", file=sys.stderr)
+            return 1
+        print(json.dumps(summary, indent=1))
+        return 1 if summary["files_failed"] else 0
+
+    cmd = commands.add_parser("import", help="load received CSV files into the epidata database")
+    cmd.add_argument("--source", required=True, help="the source to import (its receiving/<source>/ folders)")
+    cmd.add_argument("--issue", type=dt.date.fromisoformat, default=None,
+                     help="issue of the files in receiving/<source>/, YYYY-MM-DD (default: today)")
+    cmd.add_argument("--db", default=None, help="database URL (default: [delphi_signals] db_url in luigi.cfg, "
+                     "else sqlite:///<data root>/epidata.sqlite)")
+    cmd.add_argument("--data-root", default=None, help="the data root holding receiving/ and archive/ (default: "
+                     "[delphi_signals] data_root in luigi.cfg)")
+    cmd.set_defaults(handler=run_import)
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="delphi-signals", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -77,6 +117,7 @@ def main(argv=None) -> int:
     cmd.add_argument("--scheduler-url", default=None, help="a luigid URL; default: the local scheduler")
     cmd.set_defaults(handler=run)
     _add_db(commands)
+    _add_import(commands)
     args = parser.parse_args(argv)
     return args.handler(args)
 

@@ -1,4 +1,4 @@
-"""Import received CSV files into the epidata database, one file (or one folder) per transaction.
+"""Import received CSV files into the epidata database, a batch of files (or one folder) per transaction.
 
 Layout under the data directory (as upstream's ``csv_to_database``, plus a reason beside every failure)::
 
@@ -12,7 +12,7 @@ The rules a file must pass are :mod:`delphi_signals.epidata.filecheck`'s; a bad 
 reason, and the run goes on. Files not ending in ``.csv`` and hidden files (``.name``) are left in place.
 
 Crash safety: a file's rows and its *marker* (source, name, issue and a hash of its bytes) are committed in
-one transaction, and the file is archived only after the commit. A run killed at any point therefore leaves
+one transaction (with the other files of its batch), and the file is archived only after the commit. A run killed at any point therefore leaves
 each file either loaded and marked, or not loaded at all; a rerun loads the second kind and only archives the
 first kind, so it ends with the same database as an uninterrupted run. Two importers at once are serialised
 by the store's lock, and the marker, checked under the lock, keeps a file from being loaded twice.
@@ -41,9 +41,13 @@ import sqlalchemy as sa
 from ..errors import DatabaseError, InputError
 from ..log import get_logger, progress
 from . import schema, store
-from .filecheck import MAX_ERRORS, ROW_COLUMNS, CheckedFile, check_file
+from .filecheck import MAX_ERRORS, SOURCE_NAME, CheckedFile, check_file
 
 ISSUE_FOLDER = re.compile(r"issue_(\d{8})", re.IGNORECASE)
+BATCH_FILES = 50
+"""Files per transaction by default: the per-transaction cost (lock, staging table) is paid once per batch."""
+BATCH_ROWS = 1_000_000
+"""A batch closes once it holds this many rows."""
 UNKNOWN_SOURCE = "unknown"
 _log = get_logger(__name__)
 
@@ -129,6 +133,11 @@ def folder_marker(source: str, issue_date) -> str:
     return f"folder:{source}/issue_{_as_date(issue_date):%Y%m%d}"
 
 
+def _check_source_argument(source: str) -> None:
+    if not isinstance(source, str) or not SOURCE_NAME.fullmatch(source):
+        raise InputError(f"source must be 1-32 of a-z, 0-9, '_', '-', starting with a letter or digit; got {source!r}")
+
+
 def _engine(engine_or_url) -> sa.engine.Engine:
     if isinstance(engine_or_url, sa.engine.Engine):
         return engine_or_url
@@ -195,12 +204,12 @@ def _archive_failure(data_dir: Path, delivery: Delivery, checked: CheckedFile, i
     return target
 
 
-def _record_outcome(conn, delivery: Delivery, outcome: str, reason: str | None, row_count: int,
-                    issue: int | None, marker: str | None) -> None:
-    conn.execute(schema.file_outcome.insert().values(
-        source=delivery.source[:255], file_name=str(Path(delivery.folder, delivery.path.name))[:512],
-        outcome=outcome, reason=reason, row_count=row_count, issue=issue, marker=marker,
-        recorded_timestamp=int(time.time())))
+def _outcome_row(delivery: Delivery, outcome: str, reason: str | None, row_count: int, issue: int | None,
+                 marker: str | None) -> dict:
+    """A ``file_outcome`` row (names are stored as bound parameters, cut to the column widths)."""
+    return {"source": delivery.source[:255], "file_name": str(Path(delivery.folder, delivery.path.name))[:512],
+            "outcome": outcome, "reason": reason, "row_count": row_count, "issue": issue, "marker": marker,
+            "recorded_timestamp": int(time.time())}
 
 
 class _Summary:
@@ -241,34 +250,120 @@ def _check(delivery: Delivery, max_errors: int) -> CheckedFile | None:
         return checked
 
 
-def _handle_failure(data_dir: Path, engine, delivery: Delivery, checked: CheckedFile, summary: _Summary) -> None:
-    log = _log.bind(source=delivery.source, file=str(delivery.path.relative_to(data_dir)))
-    log.warning("file failed", reason=checked.reason, error_count=checked.error_count)
-    marker = f"failed:{checked.sha256}" if checked.sha256 else None
-    with store.locked_transaction(engine) as conn:
-        _record_outcome(conn, delivery, "failed", checked.reason[:10_000], 0, None, marker)
-    if _archive_failure(data_dir, delivery, checked, None) is None:
-        summary.counts["files_vanished"] += 1
-    summary.fail(delivery, checked.reason)
+def _failure_outcome(delivery: Delivery, checked: CheckedFile) -> dict:
+    return _outcome_row(delivery, "failed", checked.reason[:10_000], 0, None,
+                        f"failed:{checked.sha256}" if checked.sha256 else None)
 
 
-def _load(engine, rows: pd.DataFrame, marker: str, outcomes) -> int | None:
-    """Load ``rows`` with ``marker`` in one locked transaction; ``None`` if the marker was there already."""
-    try:
-        with store.locked_transaction(engine) as conn:
-            if store.marker_exists(conn, marker):
-                return None
-            count = store.load_rows(conn, rows, marker=marker)
-            for delivery, n, issue, file_mark in outcomes:
-                _record_outcome(conn, delivery, "success", None, n, issue, file_mark)
-            return count
-    except sa.exc.SQLAlchemyError as exc:
-        raise DatabaseError(f"loading {len(rows)} rows failed and was rolled back: {exc}") from exc
+@dataclass
+class _Pending:
+    """A checked good file waiting for its batch's transaction."""
+
+    delivery: Delivery
+    checked: CheckedFile
+    marker: str
+
+    @property
+    def key(self) -> tuple:
+        """What two files must not share within one batch: the same rows of the same issue."""
+        first = self.checked.rows.iloc[0]
+        return (first["source"], first["signal"], first["geo_type"], first["time_type"], int(first["time_value"]),
+                int(first["issue"]))
+
+
+def _existing_markers(conn, markers: list[str]) -> set[str]:
+    column = schema.import_marker.c.marker
+    found = set()
+    for start in range(0, len(markers), 500):
+        found.update(conn.execute(sa.select(column).where(column.in_(markers[start:start + 500]))).scalars())
+    return found
+
+
+class _Batch:
+    """Good files to load and failed files to record, committed in one transaction, archived after it."""
+
+    def __init__(self, data_dir: Path, engine, summary: _Summary, folder_marker_row: str | None = None):
+        self.data_dir, self.engine, self.summary, self.folder_marker = data_dir, engine, summary, folder_marker_row
+        self.good, self.failed, self.keys, self.rows = [], [], set(), 0
+
+    def add_good(self, pending: _Pending) -> None:
+        if pending.key in self.keys:  # the same rows again (another folder, same issue): the later file wins
+            self.flush()
+        self.good.append(pending)
+        self.keys.add(pending.key)
+        self.rows += len(pending.checked.rows)
+
+    def add_failed(self, delivery: Delivery, checked: CheckedFile) -> None:
+        self.failed.append((delivery, checked))
+
+    def _commit(self) -> list[bool]:
+        """The one transaction: rows and markers of the files not loaded before, and every outcome. Returns
+        which good files were loaded now (the others' markers were there already)."""
+        folder = self.folder_marker
+        markers = [folder] if folder else [p.marker for p in self.good]
+        try:
+            with store.locked_transaction(self.engine) as conn:
+                done = _existing_markers(conn, markers) if markers else set()
+                fresh = [False] * len(self.good) if folder in done else [p.marker not in done for p in self.good]
+                loading = [p for p, new in zip(self.good, fresh) if new]
+                if loading:
+                    store.load_rows(conn, pd.concat([p.checked.rows for p in loading], ignore_index=True))
+                now = int(time.time())
+                if folder and folder not in done:
+                    marker_rows = [{"marker": folder, "row_count": sum(len(p.checked.rows) for p in loading)}]
+                else:
+                    marker_rows = [] if folder else [{"marker": p.marker, "row_count": len(p.checked.rows)}
+                                                     for p in loading]
+                if marker_rows:
+                    conn.execute(schema.import_marker.insert(), [{**m, "created_timestamp": now} for m in marker_rows])
+                outcomes = [_outcome_row(p.delivery, "success", None, len(p.checked.rows),
+                                         int(p.checked.rows["issue"].iat[0]), folder or p.marker) for p in loading]
+                outcomes += [_failure_outcome(d, c) for d, c in self.failed]
+                if outcomes:
+                    conn.execute(schema.file_outcome.insert(), outcomes)
+                return fresh
+        except sa.exc.SQLAlchemyError as exc:
+            raise DatabaseError(f"loading {len(self.good)} file(s) failed and was rolled back: {exc}") from exc
+
+    def flush(self) -> None:
+        """Commit, then archive (only after the commit: a crash in between leaves files whose markers exist,
+        which the next run only archives, and failed files the next run fails again)."""
+        if not self.good and not self.failed and not self.folder_marker:
+            return
+        fresh = self._commit()
+        self.folder_marker = None  # committed (or found committed): later flushes of this batch need no marker
+        counts = self.summary.counts
+        for pending, new in zip(self.good, fresh):
+            rows = pending.checked.rows
+            log = _log.bind(source=pending.delivery.source, issue=int(rows["issue"].iat[0]),
+                            file=str(pending.delivery.path.relative_to(self.data_dir)))
+            if new:
+                counts["files_ok"] += 1
+                counts["rows"] += len(rows)
+                log.info("inserted database rows", row_count=len(rows), signal=rows["signal"].iat[0],
+                         geo_type=rows["geo_type"].iat[0], time_value=int(rows["time_value"].iat[0]),
+                         lag=int(rows["lag"].iat[0]), contradictions=pending.checked.contradictions)
+            else:
+                counts["files_already_loaded"] += 1
+                log.info("file already loaded; archiving it")
+            if _archive_success(self.data_dir, pending.delivery) is None:
+                counts["files_vanished"] += 1
+        for delivery, checked in self.failed:
+            _log.warning("file failed", source=delivery.source, file=str(delivery.path.relative_to(self.data_dir)),
+                         reason=checked.reason, error_count=checked.error_count)
+            if _archive_failure(self.data_dir, delivery, checked, None) is None:
+                counts["files_vanished"] += 1
+            self.summary.fail(delivery, checked.reason)
+        self.good, self.failed, self.keys, self.rows = [], [], set(), 0
+
+    def full(self, batch_files: int, batch_rows: int) -> bool:
+        return len(self.good) >= batch_files or len(self.failed) >= batch_files or self.rows >= batch_rows
 
 
 def import_receiving(data_dir, engine_or_url, issue=None, *, source: str | None = None,
-                     max_errors: int = MAX_ERRORS) -> dict:
-    """Import every file waiting under ``data_dir/receiving/``, one transaction per file.
+                     max_errors: int = MAX_ERRORS, batch_files: int = BATCH_FILES,
+                     batch_rows: int = BATCH_ROWS) -> dict:
+    """Import every file waiting under ``data_dir/receiving/``, in transactions of up to ``batch_files`` files.
 
     Parameters
     ----------
@@ -283,6 +378,9 @@ def import_receiving(data_dir, engine_or_url, issue=None, *, source: str | None 
         Import only this source.
     max_errors : int
         How many bad rows a failed file's ``.reason.json`` lists.
+    batch_files, batch_rows : int
+        A transaction holds at most this many files, and closes once it holds this many rows (``batch_files=1``:
+        one transaction per file). Each file's marker is in its batch's transaction.
 
     Returns
     -------
@@ -295,7 +393,7 @@ def import_receiving(data_dir, engine_or_url, issue=None, *, source: str | None 
     Raises
     ------
     DatabaseError
-        The database refused a load (the file stays in ``receiving/``; files before it are done).
+        The database refused a load (that batch's files stay in ``receiving/``; earlier batches are done).
 
     Examples
     --------
@@ -316,6 +414,8 @@ def import_receiving(data_dir, engine_or_url, issue=None, *, source: str | None 
     """
     data_dir = Path(data_dir)
     run_date = dt.date.today() if issue is None else _as_date(issue)
+    if source is not None:
+        _check_source_argument(source)
     deliveries, ignored = scan_receiving(data_dir, run_date, source)
     summary = _Summary(len(deliveries), ignored, data_dir)
     _log.info("found files", count=len(deliveries), ignored=len(ignored), source=source)
@@ -323,29 +423,18 @@ def import_receiving(data_dir, engine_or_url, issue=None, *, source: str | None 
         return summary.as_dict()
     engine = _engine(engine_or_url)
     schema.create_schema(engine)
+    batch = _Batch(data_dir, engine, summary)
     for delivery in progress(deliveries, desc="import", unit="file"):
         checked = _check(delivery, max_errors)
         if checked is None:
             summary.counts["files_vanished"] += 1
-            continue
-        if not checked.ok:
-            _handle_failure(data_dir, engine, delivery, checked, summary)
-            continue
-        rows = checked.rows
-        marker, issue_value = file_marker(checked, delivery), int(rows["issue"].iat[0])
-        count = _load(engine, rows, marker, [(delivery, len(rows), issue_value, marker)])
-        log = _log.bind(source=delivery.source, file=str(delivery.path.relative_to(data_dir)), issue=issue_value)
-        if count is None:
-            summary.counts["files_already_loaded"] += 1
-            log.info("file already loaded; archiving it")
+        elif checked.ok:
+            batch.add_good(_Pending(delivery, checked, file_marker(checked, delivery)))
         else:
-            summary.counts["files_ok"] += 1
-            summary.counts["rows"] += len(rows)
-            log.info("inserted database rows", row_count=len(rows), signal=rows["signal"].iat[0],
-                     geo_type=rows["geo_type"].iat[0], time_value=int(rows["time_value"].iat[0]),
-                     lag=int(rows["lag"].iat[0]), contradictions=checked.contradictions)
-        if _archive_success(data_dir, delivery) is None:
-            summary.counts["files_vanished"] += 1
+            batch.add_failed(delivery, checked)
+        if batch.full(batch_files, batch_rows):
+            batch.flush()
+    batch.flush()
     result = summary.as_dict()
     _log.info("import finished", **{k: v for k, v in result.items() if k not in ("failed", "ignored")})
     return result
@@ -367,6 +456,7 @@ def import_folder(data_dir, engine_or_url, source: str, issue_date, *, max_error
     """
     data_dir = Path(data_dir)
     day = _as_date(issue_date)
+    _check_source_argument(source)
     folder = data_dir / "receiving" / f"issue_{day:%Y%m%d}" / source
     if not folder.is_dir():
         raise InputError(f"no folder to import: {folder}")
@@ -377,34 +467,18 @@ def import_folder(data_dir, engine_or_url, source: str, issue_date, *, max_error
                        data_dir)
     engine = _engine(engine_or_url)
     schema.create_schema(engine)
-    good = []
+    marker = folder_marker(source, day)
+    batch = _Batch(data_dir, engine, summary, folder_marker_row=marker)
     for delivery in progress(deliveries, desc="check", unit="file"):
         checked = _check(delivery, max_errors)
         if checked is None:
             summary.counts["files_vanished"] += 1
         elif checked.ok:
-            good.append((delivery, checked))
+            batch.add_good(_Pending(delivery, checked, file_marker(checked, delivery)))
         else:
-            _handle_failure(data_dir, engine, delivery, checked, summary)
-    marker = folder_marker(source, day)
-    frames = [checked.rows for _, checked in good]
-    rows = pd.concat(frames, ignore_index=True) if frames else None
-    outcomes = [(d, len(c.rows), int(c.rows["issue"].iat[0]), marker) for d, c in good]
-    count = _load_folder(engine, rows, marker, outcomes)
-    if count is None:
-        summary.counts["files_already_loaded"] += len(good)
-    else:
-        summary.counts["files_ok"] += len(good)
-        summary.counts["rows"] += 0 if rows is None else len(rows)
-    for delivery, _ in good:
-        if _archive_success(data_dir, delivery) is None:
-            summary.counts["files_vanished"] += 1
+            batch.add_failed(delivery, checked)
+    batch.flush()
     result = summary.as_dict()
     _log.info("folder imported", source=source, issue=f"{day:%Y%m%d}", marker=marker,
               **{k: v for k, v in result.items() if k not in ("failed", "ignored")})
     return result
-
-
-def _load_folder(engine, rows: pd.DataFrame | None, marker: str, outcomes) -> int | None:
-    """The folder's rows (or none at all: the marker alone) in one transaction."""
-    return _load(engine, pd.DataFrame(columns=list(ROW_COLUMNS)) if rows is None else rows, marker, outcomes)

@@ -15,10 +15,11 @@ FACT = ("geo_type", "geo_value", "source", "signal", "time_type", "time_value", 
 
 
 def _facts(conn, table: sa.Table) -> list[tuple]:
-    sig, geo = schema.signal_dim, schema.geo_dim
-    query = (sa.select(*(geo.c[c] if c in geo.c else sig.c[c] if c in sig.c else table.c[c] for c in FACT))
-             .select_from(table.join(sig, table.c.signal_key_id == sig.c.signal_key_id)
-                          .join(geo, table.c.geo_key_id == geo.c.geo_key_id)))
+    # plain SQL text: the driver's own floats, with no column-type conversion in between
+    columns = ", ".join(f"g.{c}" if c in ("geo_type", "geo_value") else f"s.{c}" if c in ("source", "signal")
+                        else f"f.{c}" for c in FACT)
+    query = sa.text(f"SELECT {columns} FROM {table.name} f JOIN signal_dim s ON s.signal_key_id = f.signal_key_id "
+                    "JOIN geo_dim g ON g.geo_key_id = f.geo_key_id")
     return sorted(tuple(row) for row in conn.execute(query))
 
 
