@@ -220,11 +220,11 @@ def test_fuzzed_files_never_crash_never_load_a_bad_row_always_give_a_reason(tmp_
 # -- killed and concurrent importers ---------------------------------------------------------------------------
 
 KILL_ISSUE = "2020-03-20"
-KILL_BATCH = 2  # small batches: many commit points for a kill to fall between
+KILL_BATCH = 3  # small batches: many commit points for a kill to fall between
 
 
 def make_delivery(root: Path, seed: int = 11) -> None:
-    """About 30 files: county and state days of two sources, an older issue folder arriving late, a weekly
+    """33 files: county and state days of two sources, an older issue folder arriving late, a weekly
     issue folder, and four bad files."""
     rng = np.random.default_rng(seed)
     counties = [f"{s:02d}{c:03d}" for s in (1, 6, 36, 42) for c in range(1, 120, 2)]
@@ -237,10 +237,10 @@ def make_delivery(root: Path, seed: int = 11) -> None:
         (folder / name).write_text("\n".join(lines) + "\n")
 
     receiving = root / "receiving"
-    for day in range(1, 13):
+    for day in range(1, 11):
         write(receiving / "alpha", f"202003{day:02d}_county_cases.csv", counties)
         write(receiving / "alpha", f"202003{day:02d}_state_cases.csv", STATES)
-    for day in range(5, 13):  # an older issue, imported after the newer one: it must not become latest
+    for day in range(5, 11):  # an older issue, imported after the newer one: it must not become latest
         write(receiving / "issue_20200315" / "alpha", f"202003{day:02d}_county_cases.csv", counties[:100])
     for week in (8, 9, 10):
         write(receiving / "issue_20200325" / "beta", f"weekly_2020{week:02d}_state_deaths.csv", STATES)
@@ -301,11 +301,13 @@ def emptied(url: str) -> str:
     """``url`` after deleting every row and seeding again: as a fresh database after 'db init', without the DDL."""
     engine = schema.engine_for(url)
     try:
-        schema.create_schema(engine)
+        if not sa.inspect(engine).has_table(schema.import_marker.name):
+            schema.create_schema(engine)
         with engine.begin() as conn:
             for table in reversed(schema.metadata.sorted_tables):
                 conn.execute(table.delete())
-        schema.create_schema(engine)
+            for table, row in schema.SEED_ROWS.items():
+                conn.execute(table.insert().values(**row))
     finally:
         engine.dispose()
     return url
@@ -336,7 +338,7 @@ def test_sigkill_at_random_points_then_rerun_equals_a_clean_import(tmp_path, dat
     reference_url, trial_url = emptied(databases.new("ref")), databases.new("kill")
     duration = _clean_import(template, tmp_path / "ref", reference_url, ctx)
     reference, reference_files = _dump_url(reference_url), settled_tree(tmp_path / "ref")
-    assert reference["latest"] == latest_from_full(reference["full"]) and len(reference["markers"]) == 35
+    assert reference["latest"] == latest_from_full(reference["full"]) and len(reference["markers"]) == 29
     assert {r[6] for r in reference["latest"] if r[3] == "cases" and r[0] == "county"} == {20200320}
     rng = random.Random(20201130)
     progress_at_kill = []
@@ -365,7 +367,7 @@ def test_sigkill_at_random_points_then_rerun_equals_a_clean_import(tmp_path, dat
     killed = [committed for code, committed in progress_at_kill if code == -signal.SIGKILL]
     # the kills landed all through the run: before the first commit, between commits, near the end
     assert len(killed) >= 12, progress_at_kill
-    assert min(killed) < 5 and max(killed) > 20 and len(set(killed)) >= 6, progress_at_kill
+    assert min(killed) < 5 and max(killed) > 18 and len(set(killed)) >= 5, progress_at_kill
 
 
 def test_two_importers_at_once_equal_one_after_the_other(tmp_path, databases):
