@@ -2,24 +2,28 @@
 
 Layout under the data directory (as upstream's ``csv_to_database``, plus a reason beside every failure)::
 
-    receiving/<source>/*.csv                     issue = the run date, or the ``issue=`` given
-    receiving/issue_YYYYMMDD/<source>/*.csv      issue = that date (weekly files: its epiweek)
-    archive/successful/<source>/<name>.csv.gz    loaded files (issue folders: archive/successful/issue_YYYYMMDD/<source>/)
-    archive/failed/<source>/<name>.csv           files that broke a rule, with <name>.csv.reason.json beside
-    archive/failed/unknown/                      files whose source (directory) name is not acceptable
+    receiving/<source>/*.csv                  issue = the run date, or the ``issue=`` given
+    receiving/issue_YYYYMMDD/<source>/*.csv   issue = that date (weekly files: the epiweek holding it)
+    archive/successful/<source>/<name>.gz     loaded files, gzipped
+    archive/failed/<source>/<name>            files that broke a rule, moved as they were, with
+                                              <name>.reason.json beside (every bad row: line, field, problem)
+    archive/failed/unknown/                   files whose source (directory) name is not acceptable
 
-The rules a file must pass are :mod:`delphi_signals.epidata.filecheck`'s; a bad file fails alone, with a
-reason, and the run goes on. Files not ending in ``.csv`` and hidden files (``.name``) are left in place.
+Files of an issue folder are archived under ``archive/<outcome>/issue_YYYYMMDD/<source>/``, so the same file
+name delivered for several issues (a backfill) keeps every copy. The rules a file must pass are
+:mod:`delphi_signals.epidata.filecheck`'s; a bad file fails alone, with a reason, and the run goes on. Files
+not ending in ``.csv`` and hidden files (``.name``, e.g. still being written) are left in place.
 
 Crash safety: a file's rows and its *marker* (source, name, issue and a hash of its bytes) are committed in
-one transaction (with the other files of its batch), and the file is archived only after the commit. A run killed at any point therefore leaves
-each file either loaded and marked, or not loaded at all; a rerun loads the second kind and only archives the
-first kind, so it ends with the same database as an uninterrupted run. Two importers at once are serialised
-by the store's lock, and the marker, checked under the lock, keeps a file from being loaded twice.
+one transaction, with the other files of its batch and the outcome of every file of the batch, and files are
+archived only after the commit. A run killed at any point therefore leaves each file either loaded and
+marked, or not loaded at all; a rerun loads the second kind and only archives the first, so it ends with the
+same database as an uninterrupted run. Two importers at once are serialised by the store's lock, and the
+markers, read under the lock, keep a file from being loaded twice.
 
-A database error stops the run (:class:`~delphi_signals.errors.DatabaseError`): the file being loaded is
-rolled back and stays in ``receiving/`` for the next run, since a validated file the database refuses means
-the database is in trouble, not the file.
+A database error stops the run (:class:`~delphi_signals.errors.DatabaseError`): the batch being loaded is
+rolled back and its files stay in ``receiving/`` for the next run, since validated files the database
+refuses mean the database is in trouble, not the files.
 """
 
 from __future__ import annotations
