@@ -16,6 +16,7 @@ the export that was published on that date. Every name reaches SQL only as a bou
 from __future__ import annotations
 
 import datetime as dt
+import io
 import re
 
 import numpy as np
@@ -25,9 +26,10 @@ import xarray as xr
 
 from ..cube import CODES, check_geo_type, normalize_geo_values
 from ..errors import InputError
-from ..nancodes import QUANTITIES, Nans
+from ..nancodes import QUANTITIES, Nans, repair_codes
 from ..timeaxis import check_time_type, format_weeks, parse_days, parse_weeks, time_axis
-from .schema import create_schema, engine_for, signal_dim
+from . import schema
+from .schema import create_schema, engine_for
 
 ROW_FIELDS = ("geo_value", "time_value", "issue", "lag", *QUANTITIES, *CODES)
 _DAY_ISO = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -196,46 +198,89 @@ class Epidata:
         return _cube(frame, attrs, geo_list, window, issue_dim)
 
     def _rows(self, params: dict, conditions: list[str], geo_list, versioned: bool) -> pd.DataFrame:
-        fields = "g.geo_value, t.time_value, t.issue, t.lag, t.value, t.stderr, t.sample_size, " \
-                 "t.missing_value, t.missing_stderr, t.missing_sample_size"
-        geo_filter = "g.geo_type = :geo_type" + (" AND g.geo_value IN :geo_list" if geo_list else "")
-        if geo_list:
-            params["geo_list"] = geo_list
-        where = "".join(" AND " + c.format(t="t") for c in conditions)
-        if "as_of" in params:
-            inner_where = "".join(" AND " + c.format(t="f") for c in conditions)
-            sql = (
-                f"SELECT {fields} FROM ("
-                f" SELECT f.time_value, f.geo_key_id, MAX(f.issue) AS max_issue FROM epimetric_full f"
-                f" WHERE f.signal_key_id = :signal_key_id AND f.time_type = :time_type AND f.issue <= :as_of"
-                f"{inner_where}"
-                f" AND f.geo_key_id IN (SELECT g.geo_key_id FROM geo_dim g WHERE {geo_filter})"
-                f" GROUP BY f.time_value, f.geo_key_id) m"
-                f" JOIN epimetric_full t ON t.signal_key_id = :signal_key_id AND t.time_type = :time_type"
-                f" AND t.time_value = m.time_value AND t.geo_key_id = m.geo_key_id AND t.issue = m.max_issue"
-                f" JOIN geo_dim g ON g.geo_key_id = t.geo_key_id"
-            )
-        else:
-            table = "epimetric_full" if versioned else "epimetric_latest"
-            sql = (f"SELECT {fields} FROM {table} t JOIN geo_dim g ON g.geo_key_id = t.geo_key_id"
-                   f" WHERE t.signal_key_id = :signal_key_id AND t.time_type = :time_type AND {geo_filter}{where}")
-        statement = sa.text(sql)
-        for name in ("issue_list", "geo_list"):
-            if name in params:
-                statement = statement.bindparams(sa.bindparam(name, expanding=True))
+        """The stored rows that answer the query (geo ids by name); see the module docstring."""
+        geo = schema.geo_dim
         with self.engine.connect() as conn:
-            key = conn.execute(sa.select(signal_dim.c.signal_key_id).where(
-                signal_dim.c.source == params["source"], signal_dim.c.signal == params["signal"])).scalar()
-            if key is None:
+            sig = schema.signal_dim
+            key = conn.execute(sa.select(sig.c.signal_key_id).where(
+                sig.c.source == params["source"], sig.c.signal == params["signal"])).scalar()
+            query = sa.select(geo.c.geo_key_id, geo.c.geo_value).where(geo.c.geo_type == params["geo_type"])
+            if geo_list:
+                query = query.where(geo.c.geo_value.in_(geo_list))
+            geo_names = dict(conn.execute(query).all())
+            if key is None or not geo_names:
                 return pd.DataFrame({name: [] for name in ROW_FIELDS})
             params["signal_key_id"] = key
-            result = conn.execute(statement, params)
-            frame = pd.DataFrame(result.fetchall(), columns=list(ROW_FIELDS))
-        for q in QUANTITIES:
-            frame[q] = frame[q].astype(np.float64)
-        for name in ("time_value", "issue", "lag", *CODES):
-            frame[name] = frame[name].astype(np.int64)
+            # The geo level is filtered here, not joined in SQL: with the key (signal, time_type, time_value,
+            # geo) a join that starts from geo_dim scans the whole signal once per geo id. An explicit (short)
+            # list of geo ids is sent as key ids.
+            if geo_list:
+                params["geo_keys"] = sorted(geo_names)
+                conditions = conditions + ["{t}.geo_key_id IN :geo_keys"]
+
+            def where(alias: str) -> str:
+                return (f"{alias}.signal_key_id = :signal_key_id AND {alias}.time_type = :time_type"
+                        + "".join(" AND " + c.format(t=alias) for c in conditions))
+
+            fields = ("t.geo_key_id, t.time_value, t.issue, t.lag, t.value, t.stderr, t.sample_size, "
+                      "t.missing_value, t.missing_stderr, t.missing_sample_size")
+            if "as_of" in params:
+                # per key: the latest row if it is not newer than as_of (most keys, read from the small
+                # table), else the newest issue <= as_of from the history of the keys revised after as_of
+                join = "STRAIGHT_JOIN" if conn.dialect.name == "mysql" else "JOIN"
+                statements = [
+                    f"SELECT {fields} FROM epimetric_latest t WHERE {where('t')} AND t.issue <= :as_of",
+                    f"SELECT {fields} FROM (SELECT l.time_value, l.geo_key_id, MAX(f.issue) AS max_issue"
+                    f" FROM epimetric_latest l {join} epimetric_full f ON f.signal_key_id = l.signal_key_id"
+                    f" AND f.time_type = l.time_type AND f.time_value = l.time_value AND f.geo_key_id = l.geo_key_id"
+                    f" AND f.issue <= :as_of WHERE {where('l')} AND l.issue > :as_of"
+                    f" GROUP BY l.time_value, l.geo_key_id) m"
+                    f" {join} epimetric_full t ON t.signal_key_id = :signal_key_id AND t.time_type = :time_type"
+                    f" AND t.time_value = m.time_value AND t.geo_key_id = m.geo_key_id AND t.issue = m.max_issue",
+                ]
+            else:
+                table = "epimetric_full" if versioned else "epimetric_latest"
+                statements = [f"SELECT {fields} FROM {table} t WHERE {where('t')}"]
+            frame = pd.concat([_fetch(conn, sql, params) for sql in statements], ignore_index=True)
+        names = frame["geo_key_id"].map(geo_names)
+        frame = frame[names.notna().to_numpy()].assign(geo_value=names.dropna()).drop(columns="geo_key_id")
+        frame = frame[list(ROW_FIELDS)].reset_index(drop=True)
         return frame
+
+
+_FETCHED = ("geo_key_id", *ROW_FIELDS[1:])
+
+
+def _fetch(conn, sql: str, params: dict) -> pd.DataFrame:
+    """Run one query of :data:`_FETCHED` columns into a frame (time values, issues and codes as ints).
+
+    On MySQL the rows travel packed, one text field per time value (``GROUP_CONCAT``; the server writes
+    doubles in their shortest round-trip form, so nothing is lost): PyMySQL decodes every field in Python,
+    which costs more than the query itself when tens of thousands of rows come back.
+    """
+    mysql = conn.dialect.name == "mysql"
+    if mysql:
+        conn.exec_driver_sql("SET SESSION group_concat_max_len = 1073741824")
+        packed = ", ".join(f"IFNULL(q.{c}, '')" for c in _FETCHED)
+        sql = (f"SELECT GROUP_CONCAT(CONCAT_WS(',', {packed}) SEPARATOR '\\n') FROM ({sql}) q "
+               f"GROUP BY q.time_value")
+    statement = sa.text(sql)
+    for name in ("issue_list", "geo_keys"):
+        if name in params:
+            statement = statement.bindparams(sa.bindparam(name, expanding=True))
+    result = conn.execute(statement, params).all()
+    if mysql:
+        text = "\n".join(row[0] for row in result)
+        frame = (pd.read_csv(io.StringIO(text), header=None, names=list(_FETCHED), dtype=np.float64)
+                 if text else pd.DataFrame({c: np.array([], dtype=np.float64) for c in _FETCHED}))
+    else:
+        frame = pd.DataFrame(result, columns=list(_FETCHED), dtype=np.float64)
+    for q, code in zip(QUANTITIES, CODES):
+        if frame[code].isna().any():  # a code stored as NULL: inferred, as the importer would
+            frame[code] = repair_codes(frame[q].to_numpy(), frame[code].to_numpy())[0]
+    for name in ("geo_key_id", "time_value", "issue", "lag", *CODES):
+        frame[name] = frame[name].astype(np.int64)
+    return frame
 
 
 def _cube(frame: pd.DataFrame, attrs: dict, geo_list, window, issue_dim: bool) -> xr.Dataset:
