@@ -227,3 +227,19 @@ def test_epidata_on_an_empty_database_creates_the_schema(db_url):
         assert len(to_frame(Epidata(db_url).fetch("demo", "cases", "state"))) > 0
     finally:
         db.engine.dispose()
+
+
+def test_values_come_back_exactly(db):
+    values = [0.1, 1 / 3, 5e307, 1e-300, -2.5e-9, 123456789.12345679, 2.0 ** 0.5, 0.0]
+    rows = pd.DataFrame({"geo_value": GEOS * 2, "time_value": 20200301, "issue": 20200302, "lag": 1})[:len(values)]
+    rows = rows.assign(time_value=[20200301 + i // 4 for i in range(len(values))], value=values,
+                       stderr=[np.nan] * 4 + values[4:], sample_size=np.nan, missing_value=0,
+                       missing_stderr=[5] * 4 + [0] * 4, missing_sample_size=1, source="demo", signal="cases",
+                       geo_type="state", time_type="day")
+    with store.locked_transaction(db.engine) as conn:
+        store.load_rows(conn, rows)
+    for kwargs in ({}, {"as_of": 20200302}, {"issues": [20200302]}):
+        frame = got(db.fetch("demo", "cases", "state", **kwargs))
+        assert frame["value"].tolist() == [values[i] for i in (0, 1, 2, 3, 4, 5, 6, 7)]  # exact, in (time, geo) order
+        assert np.isnan(frame["stderr"][:4]).all() and frame["stderr"][4:].tolist() == values[4:]
+        assert frame["missing_stderr"].tolist() == [5] * 4 + [0] * 4
