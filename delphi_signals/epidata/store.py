@@ -515,7 +515,14 @@ def load_rows(conn, rows: pd.DataFrame, *, marker: str | None = None, method: st
         floats = np.ascontiguousarray(np.column_stack([cols[q][order] for q in QUANTITIES]))
         _create_stage(conn, n)
         if dialect == "mysql" and method == "load_data":
-            _fill_stage_load_data(conn, ints, floats, latest)
+            try:
+                _fill_stage_load_data(conn, ints, floats, latest)
+            except sa.exc.OperationalError as exc:
+                if "not allowed" not in str(exc) and "disabled" not in str(exc):
+                    raise
+                LOG.warning("LOAD DATA LOCAL INFILE refused (server or client setting); using multi-row inserts", error=str(exc))
+                conn.exec_driver_sql(f"DELETE FROM {STAGE.name}")
+                _fill_stage_multirow(conn, ints, floats, latest)
         else:
             _fill_stage_multirow(conn, ints, floats, latest)
         staged = time.perf_counter()
