@@ -203,6 +203,48 @@ def _header(line: bytes, errors: _Errors):
     return np.array(targets, dtype=np.int64)
 
 
+_INTEGER_RANGES = {"hrr": (1, 500), "msa": (10000, 99999), "dma": (450, 950), "hhs": (1, 10), "hsa_nci": (1, 999)}
+
+
+def _fast_geo(keys: np.ndarray, geo_type: str) -> np.ndarray | None:
+    """Geo ids from the parser's packed keys, checked on their bytes; ``None`` if any needs a closer look
+    (a bad or repeated id, or a spelling such as ``35.0`` that only the careful reader normalises)."""
+    raw = keys.astype(">u8").view(np.uint8).reshape(-1, 8)
+    used = raw != 0
+    length = used.sum(axis=1)
+    if not (used == (np.arange(8) < length[:, None])).all():  # every id left-aligned, no NUL inside
+        return None
+    digits = (raw >= 48) & (raw <= 57)
+    if geo_type in ("state", "nation"):
+        letters = raw[:, :2] | 32  # lower case
+        if not ((length == 2) & ((letters >= 97) & (letters <= 122)).all(axis=1)).all():
+            return None
+        normal = letters[:, 0].astype(np.int64) * 256 + letters[:, 1]
+        ids = letters.copy().view("S2").ravel().astype(str)
+    else:
+        if not (digits | ~used).all() or not ((length >= 1) & (length <= 7)).all():
+            return None
+        values = np.zeros(len(raw), dtype=np.int64)
+        for i in range(7):
+            values = np.where(i < length, values * 10 + (raw[:, i].astype(np.int64) - 48), values)
+        if geo_type == "county":
+            if not ((length == 5) & (values >= 1000) & (values <= 80000)).all():
+                return None
+            ids = raw[:, :5].copy().view("S5").ravel().astype(str)
+        elif geo_type in _INTEGER_RANGES:
+            low, high = _INTEGER_RANGES[geo_type]
+            good = (values >= low) & (values <= high) | ((values == 1022) if geo_type == "hsa_nci" else False)
+            if not good.all():
+                return None
+            ids = values.astype(str)
+        else:
+            return None
+        normal = values
+    if len(np.unique(normal)) != len(normal):
+        return None
+    return ids
+
+
 def _read_fast(data: bytes, body_start: int, targets: np.ndarray, geo_type: str):
     """The numba pass; ``None`` whenever anything needs the careful reader."""
     if not data.isascii() or b"\0" in data:
@@ -217,8 +259,8 @@ def _read_fast(data: bytes, body_start: int, targets: np.ndarray, geo_type: str)
         return None
     if ((codes < -1) | (codes > 5)).any():
         return None
-    geo, bad = check_geo_ids(decode_geo_keys(keys[:n_rows]), geo_type)
-    if bad.any() or pd.Index(geo).has_duplicates:
+    geo = _fast_geo(keys[:n_rows], geo_type)
+    if geo is None:
         return None
     return geo, quantities, codes
 

@@ -16,11 +16,10 @@ from delphi_signals.epidata.importer import import_receiving
 
 def _warm() -> None:
     """Load the parser's compiled kernels once, in the fork server, before any child is forked."""
-    folder = Path(tempfile.mkdtemp()) / "warm"
-    folder.mkdir()
-    path = folder / "20200301_state_x.csv"
-    path.write_text("geo_id,val,se,sample_size,missing_val\nca,1.5,NA,NA,0\n")
-    check_file(path, "warm", dt.date(2020, 3, 2))
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "20200301_state_x.csv"
+        path.write_text("geo_id,val,se,sample_size,missing_val\nca,1.5,NA,NA,0\n")
+        assert check_file(path, "warm", dt.date(2020, 3, 2)).ok
 
 
 def run_import(data_dir: str, url: str, issue: str, batch_files: int = 50) -> None:
