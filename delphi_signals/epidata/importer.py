@@ -97,15 +97,20 @@ def scan_receiving(data_dir, issue_date: dt.date, source: str | None = None) -> 
     """The files waiting under ``receiving/`` (sorted by path) and the files left there untouched.
 
     ``receiving/<source>/*.csv`` get ``issue_date``; ``receiving/issue_YYYYMMDD/<source>/*.csv`` get the
-    folder's date. ``source`` limits the scan to one source.
+    folder's date. ``source`` limits the scan to one source. Files outside a source folder are left (and listed
+    as ignored when no ``source`` is given).
     """
     receiving = Path(data_dir) / "receiving"
     deliveries, ignored = [], []
     if not receiving.is_dir():
         return deliveries, ignored
+    if source is None:
+        ignored.extend(p for p in sorted(receiving.iterdir()) if p.is_file())
     for folder in sorted(p for p in receiving.iterdir() if p.is_dir()):
         if ISSUE_FOLDER.fullmatch(folder.name):
             day = _issue_folder_date(folder.name)
+            if source is None:
+                ignored.extend(p for p in sorted(folder.iterdir()) if p.is_file())
             groups = [(sub, day, folder.name) for sub in sorted(p for p in folder.iterdir() if p.is_dir())]
         else:
             groups = [(folder, issue_date, "")]

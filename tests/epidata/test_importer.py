@@ -182,9 +182,12 @@ def test_issue_folders_carry_their_own_issue(tmp_path, engine):
 def test_other_files_are_left_in_place_and_nothing_found_needs_no_database(tmp_path):
     notes = deliver(tmp_path, "demo", "README.txt", "not data")
     hidden = deliver(tmp_path, "demo", ".20200301_state_x.csv", HEADER + "ca,1,NA,NA\n")  # still being written
+    loose = tmp_path / "receiving" / "20200301_state_x.csv"  # in no source folder
+    loose.write_text(HEADER + "ca,1,NA,NA\n")
     summary = import_receiving(tmp_path, "mysql+pymysql://nobody@127.0.0.1:1/none", issue=ISSUE)
-    assert summary["files_found"] == 0 and notes.exists() and hidden.exists()
-    assert summary["ignored"] == ["receiving/demo/.20200301_state_x.csv", "receiving/demo/README.txt"]
+    assert summary["files_found"] == 0 and notes.exists() and hidden.exists() and loose.exists()
+    assert summary["ignored"] == ["receiving/20200301_state_x.csv", "receiving/demo/.20200301_state_x.csv",
+                                  "receiving/demo/README.txt"]
 
 
 def test_a_file_already_loaded_is_only_archived_and_a_changed_one_overwrites(tmp_path, engine):
