@@ -228,12 +228,14 @@ class Epidata:
                 # per key: the latest row if it is not newer than as_of (most keys, read from the small
                 # table), else the newest issue <= as_of from the history of the keys revised after as_of
                 join = "STRAIGHT_JOIN" if conn.dialect.name == "mysql" else "JOIN"
+                # stored rows have issue >= time_value, so time values after as_of have nothing to give
                 statements = [
-                    f"SELECT {fields} FROM epimetric_latest t WHERE {where('t')} AND t.issue <= :as_of",
+                    f"SELECT {fields} FROM epimetric_latest t WHERE {where('t')} AND t.time_value <= :as_of"
+                    f" AND t.issue <= :as_of",
                     f"SELECT {fields} FROM (SELECT l.time_value, l.geo_key_id, MAX(f.issue) AS max_issue"
                     f" FROM epimetric_latest l {join} epimetric_full f ON f.signal_key_id = l.signal_key_id"
                     f" AND f.time_type = l.time_type AND f.time_value = l.time_value AND f.geo_key_id = l.geo_key_id"
-                    f" AND f.issue <= :as_of WHERE {where('l')} AND l.issue > :as_of"
+                    f" AND f.issue <= :as_of WHERE {where('l')} AND l.time_value <= :as_of AND l.issue > :as_of"
                     f" GROUP BY l.time_value, l.geo_key_id) m"
                     f" {join} epimetric_full t ON t.signal_key_id = :signal_key_id AND t.time_type = :time_type"
                     f" AND t.time_value = m.time_value AND t.geo_key_id = m.geo_key_id AND t.issue = m.max_issue",

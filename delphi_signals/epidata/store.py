@@ -17,7 +17,9 @@ Version semantics (upstream's, with its bug #1427 fixed):
   it in place (a re-import of the same issue);
 * ``epimetric_latest`` holds, per key, the row with the greatest issue: within a batch the greatest issue
   of each key wins, and an older issue arriving late never replaces a newer latest row;
-* a deletion row (``missing_value`` 4, value NULL) is a row like any other.
+* a deletion row (``missing_value`` 4, value NULL) is a row like any other;
+* no row is published before its time value (``issue >= time_value``; the importer fails such files), which
+  the ``as_of`` query relies on.
 
 So ``latest == argmax(issue) over full`` holds after every load. Source, signal and geo names only ever
 reach the database as bound parameters (the staging data holds dimension key ids and numbers only).
@@ -185,6 +187,11 @@ def check_rows(rows: pd.DataFrame) -> dict:
     out["time_type"] = (time_type == "week").astype(np.int64)  # 0 day, 1 week
     for name in ("time_value", "issue", "lag"):
         out[name] = _int_column(rows, name)
+    early = out["issue"] < out["time_value"]  # YYYYMMDD and YYYYWW both order as ints
+    if early.any():
+        pairs = list(zip(out["time_value"][early].tolist(), out["issue"][early].tolist()))
+        raise InputError(f"rows: an issue before its time value (a negative lag), (time_value, issue) = "
+                         f"{_examples(pairs)}", field="issue")
     for q, code in zip(QUANTITIES, CODE_COLUMNS):
         try:
             out[q] = np.array(pd.to_numeric(rows[q], errors="raise").to_numpy(dtype=np.float64, na_value=np.nan))

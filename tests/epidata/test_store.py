@@ -130,6 +130,7 @@ def test_repeated_key_and_issue_in_a_batch_is_rejected_and_nothing_written(engin
     ("time_type", "month", "time_type must be 'day' or 'week'"),
     ("issue", 2.5, "issue must be 32-bit integers"),
     ("value", np.inf, "value holds infinite values"),
+    ("issue", 20200229, "an issue before its time value .* \\(20200301, 20200229\\)"),
 ])
 def test_bad_rows_are_rejected_with_the_field(engine, column, bad, message):
     frame = rows(["ca"], 20200302)
