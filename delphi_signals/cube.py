@@ -247,8 +247,9 @@ def empty_cells(cube: xr.Dataset) -> xr.DataArray:
 def to_frame(cube: xr.Dataset) -> pd.DataFrame:
     """Tidy frame of a cube: one row per non-empty cell, sorted by ``time_value`` then ``geo_value``.
 
-    Columns: ``geo_value``, ``time_value`` (datetime; the week start for weekly cubes), ``value``,
-    ``stderr``, ``sample_size``, the three ``missing_*`` codes, and ``issue`` for a versioned cube.
+    Columns: ``geo_value``, ``time_value`` (datetime; the week start for weekly cubes), ``issue``
+    (datetime) when the cube has an ``issue`` dim or variable, ``lag`` (int) when it has a ``lag``
+    variable, ``value``, ``stderr``, ``sample_size`` and the three ``missing_*`` codes.
 
     Examples
     --------
@@ -264,6 +265,11 @@ def to_frame(cube: xr.Dataset) -> pd.DataFrame:
                         "time_value": index.get_level_values("time")})
     if "issue" in dims:
         out["issue"] = index.get_level_values("issue")
+    elif "issue" in cube.data_vars:
+        out["issue"] = cube["issue"].transpose(*dims).values.ravel()[keep]
+    if "lag" in cube.data_vars:
+        lag = cube["lag"].transpose(*dims).values.ravel()[keep]
+        out["lag"] = lag.astype(np.int64) if not np.isnan(lag).any() else pd.array(lag, dtype="Int64")
     for name in VARIABLES:
         out[name] = cube[name].transpose(*dims).values.ravel()[keep]
     return out.reset_index(drop=True)

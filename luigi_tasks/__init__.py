@@ -5,7 +5,9 @@ Tasks hold no domain logic: each calls one library function and writes its targe
 
 from .config import DelphiSignals, SourceConfig
 from .diff import Deliver, Diff, delivery_chain
+from .epidata import Delivered, EpidataMarker, Import
 from .indicator import Export, Pull
 from .validate import Validate
 
-__all__ = ["DelphiSignals", "Deliver", "Diff", "Export", "Pull", "SourceConfig", "Validate", "delivery_chain"]
+__all__ = ["DelphiSignals", "Deliver", "Delivered", "Diff", "EpidataMarker", "Export", "Import", "Pull",
+           "SourceConfig", "Validate", "delivery_chain"]

@@ -21,6 +21,9 @@ import argparse
 import datetime as dt
 import json
 import sys
+from pathlib import Path
+
+import sqlalchemy
 
 EXIT = {"ok": 0, "problems": 1, "usage": 2, "input_missing": 20, "not_run": 25, "failed": 30,
         "scheduling_failed": 35}
@@ -178,6 +181,75 @@ def _add_diff(commands) -> None:
     cmd.set_defaults(handler=run_diff)
 
 
+def _add_db(commands) -> None:
+    """``delphi-signals db init [--db URL]``: create or upgrade the epidata schema."""
+    from delphi_signals.epidata.schema import create_schema, engine_for
+    from delphi_signals.errors import DelphiSignalsError
+
+    from .config import DelphiSignals
+
+    def init(args) -> int:
+        url = args.db or DelphiSignals().database_url()
+        if url.startswith("sqlite:///"):
+            Path(url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            engine = engine_for(url)
+            create_schema(engine)
+            engine.dispose()
+        except (DelphiSignalsError, sqlalchemy.exc.SQLAlchemyError) as exc:
+            print(f"delphi-signals db init: {exc}", file=sys.stderr)
+            return 1
+        print(f"epidata schema ready in {engine.url.render_as_string(hide_password=True)}")
+        return 0
+
+    db = commands.add_parser("db", help="the epidata database")
+    actions = db.add_subparsers(dest="db_command", required=True)
+    cmd = actions.add_parser("init", help="create the epidata tables that are missing (safe to rerun)")
+    cmd.add_argument("--db", default=None, help="database URL (default: [delphi_signals] db_url in luigi.cfg, "
+                     "else sqlite:///<data_root>/epidata.sqlite)")
+    cmd.set_defaults(handler=init)
+
+
+def _add_import(commands) -> None:
+    """``delphi-signals import --source NAME [--issue YYYY-MM-DD] [--db URL] [--data-root DIR]``.
+
+    Imports ``receiving/<source>/`` (issue: ``--issue``, default today) and ``receiving/issue_YYYYMMDD/<source>/``
+    (issue: the folder's date), prints the summary as JSON; exit 0 every file loaded, 1 a file failed (or the
+    database refused a load), 2 bad usage.
+    """
+    import json
+
+    from delphi_signals.epidata.importer import import_receiving
+    from delphi_signals.errors import DatabaseError, InputError
+
+    from .config import DelphiSignals
+
+    def run_import(args) -> int:
+        config = DelphiSignals()
+        root = Path(args.data_root) if args.data_root else config.root()
+        url = args.db or config.db_url or f"sqlite:///{(root / 'epidata.sqlite').resolve()}"
+        try:
+            summary = import_receiving(root, url, issue=args.issue, source=args.source)
+        except InputError as exc:
+            print(f"delphi-signals import: {exc}", file=sys.stderr)
+            return 2
+        except (DatabaseError, sqlalchemy.exc.SQLAlchemyError) as exc:
+            print(f"delphi-signals import: {exc}", file=sys.stderr)
+            return 1
+        print(json.dumps(summary, indent=1))
+        return 1 if summary["files_failed"] else 0
+
+    cmd = commands.add_parser("import", help="load received CSV files into the epidata database")
+    cmd.add_argument("--source", required=True, help="the source to import (its receiving/<source>/ folders)")
+    cmd.add_argument("--issue", type=dt.date.fromisoformat, default=None,
+                     help="issue of the files in receiving/<source>/, YYYY-MM-DD (default: today)")
+    cmd.add_argument("--db", default=None, help="database URL (default: [delphi_signals] db_url in luigi.cfg, "
+                     "else sqlite:///<data root>/epidata.sqlite)")
+    cmd.add_argument("--data-root", default=None, help="the data root holding receiving/ and archive/ (default: "
+                     "[delphi_signals] data_root in luigi.cfg)")
+    cmd.set_defaults(handler=run_import)
+
+
 def parser() -> argparse.ArgumentParser:
     """The command line's parser: every subcommand, with the registered sources as choices."""
     from delphi_signals.indicators.registry import sources
@@ -189,6 +261,8 @@ def parser() -> argparse.ArgumentParser:
     _add_run(commands, sources())
     _add_validate(commands, sources())
     _add_diff(commands)
+    _add_db(commands)
+    _add_import(commands)
     return top
 
 
