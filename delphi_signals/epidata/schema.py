@@ -30,7 +30,7 @@ metadata = sa.MetaData()
 MYSQL_TABLE_ARGS = {"mysql_engine": "InnoDB", "mysql_charset": "utf8mb4", "mysql_collate": "utf8mb4_bin"}
 # BIGINT on MySQL; INTEGER on SQLite, where only "INTEGER PRIMARY KEY" auto-increments
 KEY = sa.BigInteger().with_variant(sa.Integer(), "sqlite").with_variant(mysql.BIGINT(unsigned=True), "mysql")
-DOUBLE = sa.Double().with_variant(mysql.DOUBLE(), "mysql")
+DOUBLE = sa.Double().with_variant(mysql.DOUBLE(asdecimal=False), "mysql")  # floats, not 10-place decimals
 CODE = sa.Integer()
 
 SOURCE_LENGTH, SIGNAL_LENGTH, GEO_TYPE_LENGTH, GEO_VALUE_LENGTH, TIME_TYPE_LENGTH = 32, 64, 12, 12, 12
