@@ -508,6 +508,7 @@ def load_rows(conn, rows: pd.DataFrame, *, marker: str | None = None, method: st
         staged = time.perf_counter()
         conn.exec_driver_sql(_upsert_sql(dialect, epimetric_full, latest_only=False))
         conn.exec_driver_sql(_upsert_sql(dialect, epimetric_latest, latest_only=True))
+        schema.mark_meta_pending(conn, f"SELECT DISTINCT signal_key_id FROM {STAGE.name}")
         _drop_stage(conn)
         LOG.debug("loaded rows", row_count=n, stage_seconds=round(staged - started, 3),
                   total_seconds=round(time.perf_counter() - started, 3), method=method, dialect=dialect)
