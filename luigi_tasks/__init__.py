@@ -5,5 +5,7 @@ Tasks hold no domain logic: each calls one library function and writes its targe
 
 from .config import DelphiSignals, JhuCsseConfig, SourceConfig
 from .indicator import Export, Pull
+from .nightly import CoverageLatency, MetaCache, Nightly, NightlyConfig, Staleness
 
-__all__ = ["DelphiSignals", "Export", "JhuCsseConfig", "Pull", "SourceConfig"]
+__all__ = ["CoverageLatency", "DelphiSignals", "Export", "JhuCsseConfig", "MetaCache", "Nightly", "NightlyConfig",
+           "Pull", "SourceConfig", "Staleness"]

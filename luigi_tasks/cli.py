@@ -66,6 +66,60 @@ def _add_db(commands) -> None:
     cmd.set_defaults(handler=init)
 
 
+def _add_nightly(commands) -> None:
+    """``delphi-signals nightly [--date D] [--db URL]``: the nightly analytics; exit 1 when there are complaints."""
+    import json
+
+    from .nightly import Nightly, Staleness
+
+    def nightly(args) -> int:
+        if args.db:
+            luigi.configuration.get_config().set("delphi_signals", "db_url", args.db)
+        kwargs = {"local_scheduler": True} if args.scheduler_url is None else {"scheduler_url": args.scheduler_url}
+        result = luigi.build([Nightly(date=args.date)], detailed_summary=True, **kwargs)
+        code = EXIT_CODES.get(result.status, 30)
+        report = Path(Staleness(date=args.date).output().path)
+        if code == 0 and report.exists():
+            complaints = json.loads(report.read_text())["complaints"]
+            print(f"{len(complaints)} complaint(s); reports in {report.parent}")
+            return 1 if complaints else 0
+        return code
+
+    cmd = commands.add_parser("nightly", help="metadata cache, staleness complaints, coverage and latency "
+                              "(exit 1 when there are complaints)")
+    cmd.add_argument("--date", type=dt.date.fromisoformat, default=dt.date.today(), help="run date, YYYY-MM-DD")
+    cmd.add_argument("--db", default=None, help="database URL (default: [delphi_signals] db_url)")
+    cmd.add_argument("--scheduler-url", default=None, help="a luigid URL; default: the local scheduler")
+    cmd.set_defaults(handler=nightly)
+
+
+def _add_meta(commands) -> None:
+    """``delphi-signals meta [--db URL] [--full]``: refresh the metadata cache; exit 1 if it could not be cached."""
+    from delphi_signals.errors import DelphiSignalsError
+
+    from .config import DelphiSignals
+
+    def meta(args) -> int:
+        from delphi_signals.analytics.meta import update_meta
+        from delphi_signals.epidata.schema import engine_for
+
+        try:
+            engine = engine_for(args.db or DelphiSignals().database_url())
+            result = update_meta(engine, full=args.full)
+            engine.dispose()
+        except (DelphiSignalsError, sqlalchemy.exc.SQLAlchemyError) as exc:
+            print(f"delphi-signals meta: {exc}", file=sys.stderr)
+            return 1
+        print(f"metadata {result.mode}: {len(result.pairs)} pair(s) recomputed, {result.row_count} cache rows, "
+              f"{'written' if result.written else 'not written'} in {result.seconds:.2f} s")
+        return 1 if result.mode != "unchanged" and not result.written else 0
+
+    cmd = commands.add_parser("meta", help="refresh the metadata cache (pending pairs only, unless --full)")
+    cmd.add_argument("--db", default=None, help="database URL (default: [delphi_signals] db_url)")
+    cmd.add_argument("--full", action="store_true", help="recompute every (source, signal) pair")
+    cmd.set_defaults(handler=meta)
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="delphi-signals", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -77,6 +131,8 @@ def main(argv=None) -> int:
     cmd.add_argument("--scheduler-url", default=None, help="a luigid URL; default: the local scheduler")
     cmd.set_defaults(handler=run)
     _add_db(commands)
+    _add_nightly(commands)
+    _add_meta(commands)
     args = parser.parse_args(argv)
     return args.handler(args)
 

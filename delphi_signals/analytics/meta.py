@@ -42,6 +42,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from ..epidata.schema import covidcast_meta_cache, meta_pending, signal_dim
+from ..errors import DatabaseError
 from ..log import get_logger, progress
 
 LOG = get_logger(__name__)
@@ -197,6 +198,11 @@ def update_meta(engine: sa.engine.Engine, *, full: bool = False) -> MetaUpdate:
     The pending marks taken are cleared before computing, so a load that commits meanwhile marks its pair
     again for the next update; if the computation fails or gives no rows, the marks are put back.
 
+    Raises
+    ------
+    DatabaseError
+        The database lacks the epidata tables (``delphi-signals db init`` creates them).
+
     Returns
     -------
     MetaUpdate
@@ -204,6 +210,10 @@ def update_meta(engine: sa.engine.Engine, *, full: bool = False) -> MetaUpdate:
         then left as it was, as upstream does: "unable to cache epidata").
     """
     started = time.perf_counter()
+    missing = [t.name for t in (covidcast_meta_cache, meta_pending, signal_dim) if not sa.inspect(engine).has_table(t.name)]
+    if missing:
+        raise DatabaseError(f"{engine.url.render_as_string(hide_password=True)} lacks table(s) {', '.join(missing)}: "
+                            "run 'delphi-signals db init' on it")
     install_sqlite_functions(engine)
     with engine.connect() as conn:
         pending = _pending(conn)
@@ -258,3 +268,9 @@ def read_meta(engine: sa.engine.Engine) -> pd.DataFrame:
         frame[name] = frame[name].astype("float64")
     frame.attrs["timestamp"] = timestamp
     return frame
+
+
+def refresh(engine: sa.engine.Engine, *, full: bool = False) -> dict:
+    """:func:`update_meta`, then the run's summary and the cached rows as a JSON-ready dict."""
+    result = update_meta(engine, full=full)
+    return {"update": dataclasses.asdict(result), "metadata": read_cache(engine)[1]}

@@ -308,3 +308,17 @@ def post_to_slack(webhook_url: str, complaints, *, timeout: float = 30.0) -> int
             raise DelphiSignalsError(f"Slack webhook {webhook_url}: delivery failed ({exc})") from None
         sent += 1
     return sent
+
+
+def run_checks(engine: sa.engine.Engine, config_path, run_date, *, webhook_url: str | None = None) -> dict:
+    """Load the config, check every source, post the complaints to Slack when a webhook URL is given.
+
+    The webhook is ``webhook_url``, else the config's ``slack_webhook_url``; the report's
+    ``slack_messages_sent`` says how many messages went out (0 without a webhook or without complaints).
+    """
+    config = load_config(config_path)
+    report = check_all(engine, config, run_date)
+    webhook_url = webhook_url or config.get("slack_webhook_url")
+    report["slack_messages_sent"] = post_to_slack(webhook_url, report["complaints"]) \
+        if webhook_url and report["complaints"] else 0
+    return report
