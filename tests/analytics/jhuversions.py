@@ -18,12 +18,12 @@ def version_path(realdata, suffix: str, metric: str = "confirmed"):
     return folder / f"time_series_covid19_{metric}_US{suffix}.csv"
 
 
-def read_counties(path) -> pd.DataFrame:
+def read_counties(path, prefixes=STATE_PREFIXES) -> pd.DataFrame:
     """Cumulative counts of the counties above: index 5-digit FIPS, columns days (``datetime.date``)."""
     raw = pd.read_csv(path)
     fips = raw["FIPS"].dropna().astype(int).astype(str).str.zfill(5)
     raw = raw.loc[fips.index].set_index(fips.to_numpy())
-    raw = raw[raw.index.str[:2].isin(STATE_PREFIXES) & (raw.index.str[2:] != "000")
+    raw = raw[raw.index.str[:2].isin(list(prefixes)) & (raw.index.str[2:] != "000")
               & ~raw.index.str[:3].isin(["800", "900"])]
     days = [c for c in raw.columns if c[0].isdigit() and "/" in c]
     out = raw[days].astype(float)
@@ -32,13 +32,13 @@ def read_counties(path) -> pd.DataFrame:
 
 
 def rows_for(counts: pd.DataFrame, first: dt.date, last: dt.date, issue: int, *, signal="confirmed_cumulative_num",
-             blank=()) -> pd.DataFrame:
+             blank=(), prefixes=STATE_PREFIXES) -> pd.DataFrame:
     """County rows and their state sums for days ``first..last`` at ``issue``; ``blank``: (fips, day) left empty."""
     days = [d for d in counts.columns if first <= d <= last]
     part = counts[days].copy()
     for fips, day in blank:
         part.loc[fips, day] = np.nan
-    states = part.groupby(part.index.str[:2].map(STATE_PREFIXES)).sum(min_count=1)
+    states = part.groupby(part.index.str[:2].map(prefixes)).sum(min_count=1)
     frames = []
     for geo_type, table in (("county", part), ("state", states)):
         long = table.stack(future_stack=True).rename("value").reset_index()
