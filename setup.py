@@ -37,6 +37,7 @@ setup(
         "luigi>=3.7.3",  # the batch runner and the delphi-signals command
         "sqlalchemy>=2",  # the epidata database (import, queries) is part of the default pipeline
         "pymysql",
+        "matplotlib",  # the nightly coverage, latency and revision plots
     ],
     extras_require=EXTRAS,
     entry_points={"console_scripts": ["delphi-signals=luigi_tasks.cli:main"]},
