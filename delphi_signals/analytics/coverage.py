@@ -73,7 +73,8 @@ _LATEST = """
 SELECT t.time_type, g.geo_type, g.geo_value, t.time_value
 FROM epimetric_latest t JOIN geo_dim g ON g.geo_key_id = t.geo_key_id
 WHERE t.signal_key_id = :key AND t.value IS NOT NULL
-  AND ((t.time_type = 'day' AND t.time_value >= :first_day) OR (t.time_type = 'week' AND t.time_value >= :first_week))
+  AND ((t.time_type = 'day' AND t.time_value >= :first_day)
+       OR (t.time_type = 'week' AND t.time_value >= :first_week))
 """
 _NEWEST = """
 SELECT t.time_type, g.geo_type, MAX(t.time_value)
@@ -83,7 +84,8 @@ GROUP BY t.time_type, g.geo_type
 """
 _LAGS = """
 SELECT time_type, issue, MIN(lag), COUNT(*) FROM epimetric_full
-WHERE signal_key_id = :key AND ((time_type = 'day' AND issue >= :first_day) OR (time_type = 'week' AND issue >= :first_week))
+WHERE signal_key_id = :key
+  AND ((time_type = 'day' AND issue >= :first_day) OR (time_type = 'week' AND issue >= :first_week))
 GROUP BY time_type, issue
 """
 

@@ -210,7 +210,8 @@ def update_meta(engine: sa.engine.Engine, *, full: bool = False) -> MetaUpdate:
         then left as it was, as upstream does: "unable to cache epidata").
     """
     started = time.perf_counter()
-    missing = [t.name for t in (covidcast_meta_cache, meta_pending, signal_dim) if not sa.inspect(engine).has_table(t.name)]
+    inspector = sa.inspect(engine)
+    missing = [t.name for t in (covidcast_meta_cache, meta_pending, signal_dim) if not inspector.has_table(t.name)]
     if missing:
         raise DatabaseError(f"{engine.url.render_as_string(hide_password=True)} lacks table(s) {', '.join(missing)}: "
                             "run 'delphi-signals db init' on it")

@@ -5,7 +5,8 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
-_spec = importlib.util.spec_from_file_location("epidata_fixtures", Path(__file__).parent.parent / "epidata" / "conftest.py")
+_EPIDATA_CONFTEST = Path(__file__).parent.parent / "epidata" / "conftest.py"
+_spec = importlib.util.spec_from_file_location("epidata_fixtures", _EPIDATA_CONFTEST)
 _fixtures = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(_fixtures)
 
