@@ -1,4 +1,4 @@
-"""The metadata cache: one summary row per (source, signal, time_type, geo_type), computed in SQL.
+"""The metadata cache: one summary row per (source, signal, time_type, geo_type), aggregated in SQL.
 
 Each row holds upstream's fields (spec ``epidata.md`` §4) plus ``min_issue``, over ``epimetric_latest``:
 ``min_time``/``max_time`` (``YYYYMMDD``, or ``YYYYWW`` for weekly signals), ``num_locations``, ``min_value``,
@@ -9,7 +9,8 @@ ignore NULL values (all NULL gives ``None``); rows with a NULL value still count
 The list is stored as JSON in the single row of ``covidcast_meta_cache``, sorted by (source, signal,
 time_type, geo_type) with the keys in :data:`FIELDS` order. :func:`update_meta` recomputes every pair
 (``full=True``) or only the (source, signal) pairs that loads and deletions marked in ``meta_pending``
-since the last update; both run the same query per pair, so they give the same cache. A computation that
+since the last update; both run the same query per pair (one partial row per location, combined per geo type
+with the exact pairwise mean and variance), so they give the same cache. A computation that
 gives no rows never replaces the stored cache.
 
 Examples
