@@ -42,6 +42,7 @@ setup(
         "luigi>=3.7.3",  # the batch runner and the delphi-signals command
         "sqlalchemy>=2",  # the epidata database (SQLite embedded; MariaDB/MySQL through pymysql)
         "pymysql",
+        "matplotlib",  # the nightly coverage, latency and revision plots
     ],
     extras_require=EXTRAS,
     entry_points={

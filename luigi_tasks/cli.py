@@ -250,6 +250,60 @@ def _add_import(commands) -> None:
     cmd.set_defaults(handler=run_import)
 
 
+def _add_nightly(commands) -> None:
+    """``delphi-signals nightly [--date D] [--db URL]``: the nightly analytics; exit 1 when there are complaints."""
+    import json
+
+    from .nightly import Nightly, Staleness
+
+    def nightly(args) -> int:
+        if args.db:
+            import luigi
+
+            luigi.configuration.get_config().set("delphi_signals", "db_url", args.db)
+        code = build([Nightly(date=args.date)], args)
+        report = Path(Staleness(date=args.date).output().path)
+        if code == 0 and report.exists():
+            complaints = json.loads(report.read_text())["complaints"]
+            print(f"{len(complaints)} complaint(s); reports in {report.parent}")
+            return EXIT["problems"] if complaints else EXIT["ok"]
+        return code
+
+    cmd = commands.add_parser("nightly", help="metadata cache, staleness complaints, coverage and latency "
+                              "(exit 1 when there are complaints)")
+    cmd.add_argument("--date", type=dt.date.fromisoformat, default=dt.date.today(), help="run date, YYYY-MM-DD")
+    cmd.add_argument("--db", default=None, help="database URL (default: [delphi_signals] db_url)")
+    _add_scheduler_options(cmd)
+    cmd.set_defaults(handler=nightly)
+
+
+def _add_meta(commands) -> None:
+    """``delphi-signals meta [--db URL] [--full]``: refresh the metadata cache; exit 1 if it could not be cached."""
+    from delphi_signals.errors import DelphiSignalsError
+
+    from .config import DelphiSignals
+
+    def meta(args) -> int:
+        from delphi_signals.analytics.meta import update_meta
+        from delphi_signals.epidata.schema import engine_for
+
+        try:
+            engine = engine_for(args.db or DelphiSignals().database_url())
+            result = update_meta(engine, full=args.full)
+            engine.dispose()
+        except (DelphiSignalsError, sqlalchemy.exc.SQLAlchemyError) as exc:
+            print(f"delphi-signals meta: {exc}", file=sys.stderr)
+            return 1
+        print(f"metadata {result.mode}: {len(result.pairs)} pair(s) recomputed, {result.row_count} cache rows, "
+              f"{'written' if result.written else 'not written'} in {result.seconds:.2f} s")
+        return 1 if result.mode != "unchanged" and not result.written else 0
+
+    cmd = commands.add_parser("meta", help="refresh the metadata cache (pending pairs only, unless --full)")
+    cmd.add_argument("--db", default=None, help="database URL (default: [delphi_signals] db_url)")
+    cmd.add_argument("--full", action="store_true", help="recompute every (source, signal) pair")
+    cmd.set_defaults(handler=meta)
+
+
 def parser() -> argparse.ArgumentParser:
     """The command line's parser: every subcommand, with the registered sources as choices."""
     from delphi_signals.indicators.registry import sources
@@ -263,6 +317,8 @@ def parser() -> argparse.ArgumentParser:
     _add_diff(commands)
     _add_db(commands)
     _add_import(commands)
+    _add_nightly(commands)
+    _add_meta(commands)
     return top
 
 

@@ -149,6 +149,7 @@ def delete_batch(engine: sa.engine.Engine, keys) -> int:
             f" WHERE ({_FULL_KEY}) IN (SELECT {_FULL_KEY} FROM {_TARGET.name}) GROUP BY {_FULL_KEY}) m"
             " ON f.signal_key_id = m.signal_key_id AND f.time_type = m.time_type AND f.time_value = m.time_value"
             " AND f.geo_key_id = m.geo_key_id AND f.issue = m.max_issue")
+        schema.mark_meta_pending(conn, f"SELECT DISTINCT signal_key_id FROM {_TARGET.name}")
         _drop(conn)
     LOG.info("deleted rows", listed=len(frame), deleted=int(deleted))
     return int(deleted)

@@ -197,6 +197,18 @@ class Epidata:
         window = (params.get("start"), params.get("end"))
         return _cube(frame, attrs, geo_list, window, issue_dim)
 
+    def update_meta(self, full: bool = False):
+        """Refresh the metadata cache (see :func:`delphi_signals.analytics.meta.update_meta`)."""
+        from ..analytics.meta import update_meta
+
+        return update_meta(self.engine, full=full)
+
+    def metadata(self) -> pd.DataFrame:
+        """The cached metadata (see :func:`delphi_signals.analytics.meta.read_meta`)."""
+        from ..analytics.meta import read_meta
+
+        return read_meta(self.engine)
+
     def _rows(self, params: dict, conditions: list[str], geo_list, versioned: bool) -> pd.DataFrame:
         """The stored rows that answer the query (geo ids by name); see the module docstring."""
         geo = schema.geo_dim

@@ -170,6 +170,21 @@ id_sequence = sa.Table(
     **MYSQL_TABLE_ARGS,
 )
 
+# (source, signal) pairs written since the last metadata update, for the incremental update
+# (delphi_signals.analytics.meta); loads and deletions add their signal_key_ids in their own transaction
+meta_pending = sa.Table(
+    "meta_pending", metadata,
+    sa.Column("signal_key_id", KEY, primary_key=True, autoincrement=False),
+    **MYSQL_TABLE_ARGS,
+)
+
+
+def mark_meta_pending(conn, select_ids_sql: str) -> None:
+    """Add the signal_key_ids that ``select_ids_sql`` (a SELECT of one column) returns to ``meta_pending``."""
+    ignore = "OR IGNORE" if conn.dialect.name == "sqlite" else "IGNORE"
+    conn.exec_driver_sql(f"INSERT {ignore} INTO meta_pending (signal_key_id) {select_ids_sql}")
+
+
 SEED_ROWS = {
     covidcast_meta_cache: {"timestamp": 0, "epidata": "[]"},
     id_sequence: {"name": "epimetric", "next_id": 1},

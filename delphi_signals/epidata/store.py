@@ -538,6 +538,7 @@ def load_rows(conn, rows: pd.DataFrame, *, marker: str | None = None, method: st
         full_done = time.perf_counter()
         for statement in _upsert_sql(dialect, epimetric_latest, latest_only=True):
             conn.exec_driver_sql(statement)
+        schema.mark_meta_pending(conn, f"SELECT DISTINCT signal_key_id FROM {STAGE.name}")
         _drop_stage(conn)
         LOG.debug("loaded rows", row_count=n, stage_seconds=round(staged - started, 3),
                   full_seconds=round(full_done - staged, 3), latest_seconds=round(time.perf_counter() - full_done, 3),

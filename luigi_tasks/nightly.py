@@ -1,0 +1,127 @@
+"""The nightly analytics as Luigi tasks: metadata cache, Sir Complains-a-lot, coverage and latency.
+
+Each task writes under ``<data_root>/reports/nightly/<YYYYMMDD>/`` and calls one library function of
+:mod:`delphi_signals.analytics`; its target file is written last, atomically. ``Staleness`` succeeds when
+it finds complaints and records them in its report (the ``delphi-signals nightly`` command exits 1 then).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import luigi
+
+from delphi_signals.epidata.schema import engine_for
+
+from .config import DelphiSignals
+
+
+class NightlyConfig(luigi.Config):
+    """Section ``[nightly]``."""
+
+    @classmethod
+    def get_task_family(cls):
+        return "nightly"
+
+    staleness_config = luigi.OptionalParameter(default=None, description="Sir Complains-a-lot JSON config "
+                                               "(upstream's params.json keys)")
+    slack_webhook_url = luigi.OptionalParameter(default=None, description="Slack incoming webhook for complaints")
+    coverage_signals = luigi.OptionalParameter(default=None, description='JSON {"source": ["signal", ...]}; '
+                                               "default: the catalogue's representative signals")
+
+
+def report_folder(date) -> Path:
+    """``<data_root>/reports/nightly/<YYYYMMDD>``."""
+    return DelphiSignals().root() / "reports" / "nightly" / f"{date:%Y%m%d}"
+
+
+def _write_json(path: Path, payload) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    tmp.write_text(json.dumps(payload, indent=1))
+    os.replace(tmp, path)
+
+
+def _engine():
+    url = DelphiSignals().database_url()
+    if url.startswith("sqlite:///"):
+        Path(url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
+    return engine_for(url)
+
+
+class MetaCache(luigi.Task):
+    """Refresh the metadata cache (incremental; in full when never computed) and record it."""
+
+    date = luigi.DateParameter(description="run date")
+    resources = {"epidata_db": 1}  # never while an import writes
+
+    def output(self):
+        return luigi.LocalTarget(report_folder(self.date) / "meta.json")
+
+    def run(self):
+        from delphi_signals.analytics.meta import refresh
+
+        engine = _engine()
+        try:
+            payload = refresh(engine)
+        finally:
+            engine.dispose()
+        _write_json(Path(self.output().path), payload)
+
+
+class Staleness(luigi.Task):
+    """Sir Complains-a-lot for the run date: ``staleness.json`` (complaints and facts) and ``staleness.txt``."""
+
+    date = luigi.DateParameter(description="run date")
+
+    def output(self):
+        return luigi.LocalTarget(report_folder(self.date) / "staleness.json")
+
+    def run(self):
+        from delphi_signals.analytics.staleness import run_checks
+
+        settings = NightlyConfig()
+        if not settings.staleness_config:
+            raise luigi.parameter.MissingParameterException(
+                "[nightly] staleness_config is not set: name the Sir Complains-a-lot JSON config in luigi.cfg")
+        engine = _engine()
+        try:
+            report = run_checks(engine, settings.staleness_config, self.date, webhook_url=settings.slack_webhook_url)
+        finally:
+            engine.dispose()
+        text = Path(self.output().path).with_suffix(".txt")
+        text.parent.mkdir(parents=True, exist_ok=True)
+        text.write_text(report["text"])
+        _write_json(Path(self.output().path), report)
+
+
+class CoverageLatency(luigi.Task):
+    """Coverage and latency of the representative signals: ``coverage.json``, ``coverage.png``, ``latency.png``."""
+
+    date = luigi.DateParameter(description="run date")
+
+    def output(self):
+        return luigi.LocalTarget(report_folder(self.date) / "coverage.json")
+
+    def run(self):
+        from delphi_signals.analytics.coverage import coverage_report, write_coverage
+
+        configured = NightlyConfig().coverage_signals
+        signals = json.loads(configured) if configured else None
+        engine = _engine()
+        try:
+            report = coverage_report(engine, self.date, signals)
+        finally:
+            engine.dispose()
+        write_coverage(report, report_folder(self.date))
+
+
+class Nightly(luigi.WrapperTask):
+    """Every nightly analytics task of one run date."""
+
+    date = luigi.DateParameter(description="run date")
+
+    def requires(self):
+        return [MetaCache(date=self.date), Staleness(date=self.date), CoverageLatency(date=self.date)]
