@@ -66,6 +66,25 @@ def _add_db(commands) -> None:
     cmd.set_defaults(handler=init)
 
 
+def _add_serve(commands) -> None:
+    """``delphi-signals serve --db URL [--host H] [--port P] [--workers N]``: the Epidata-compatible API."""
+
+    def serve(args) -> int:
+        from delphi_signals.api import serve as run_server
+
+        from .config import DelphiSignals
+
+        run_server(args.db or DelphiSignals().database_url(), host=args.host, port=args.port, workers=args.workers)
+        return 0
+
+    cmd = commands.add_parser("serve", help="serve the database through an Epidata-compatible HTTP API")
+    cmd.add_argument("--db", default=None, help="database URL (default: [delphi_signals] db_url in luigi.cfg)")
+    cmd.add_argument("--host", default="127.0.0.1")
+    cmd.add_argument("--port", type=int, default=10080)
+    cmd.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
+    cmd.set_defaults(handler=serve)
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="delphi-signals", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -77,6 +96,7 @@ def main(argv=None) -> int:
     cmd.add_argument("--scheduler-url", default=None, help="a luigid URL; default: the local scheduler")
     cmd.set_defaults(handler=run)
     _add_db(commands)
+    _add_serve(commands)
     args = parser.parse_args(argv)
     return args.handler(args)
 
