@@ -8,10 +8,11 @@ EXTRAS = {
     "geo": ["geopandas>=1.0", "shapely>=2.1", "pyogrio", "matplotlib"],
     "dask": ["dask[array]", "distributed"],
     "sftp": ["paramiko"],
+    "api": ["fastapi>=0.110", "uvicorn>=0.29", "orjson>=3.9", "python-multipart"],
     "s3": ["s3fs"],
     "gcs": ["gcsfs"],
-    "test": ["pytest", "hypothesis", "nbval", "ipykernel", "numbagg", "bottleneck", "paramiko", "pytest-sftpserver",
-             "setuptools>=70", "wheel"],
+    "test": ["delphi-epidata==4.1.44", "pytest", "hypothesis", "nbval", "ipykernel", "numbagg", "bottleneck",
+             "paramiko", "pytest-sftpserver", "setuptools>=70", "wheel"],
 }
 # everything a developer and CI need; the cloud-storage clients stay opt-in
 EXTRAS["all"] = sorted({dep for name, deps in EXTRAS.items() if name not in ("s3", "gcs") for dep in deps})

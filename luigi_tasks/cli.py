@@ -304,6 +304,25 @@ def _add_meta(commands) -> None:
     cmd.set_defaults(handler=meta)
 
 
+def _add_serve(commands) -> None:
+    """``delphi-signals serve --db URL [--host H] [--port P] [--workers N]``: the Epidata-compatible API."""
+
+    def serve(args) -> int:
+        from delphi_signals.api import serve as run_server
+
+        from .config import DelphiSignals
+
+        run_server(args.db or DelphiSignals().database_url(), host=args.host, port=args.port, workers=args.workers)
+        return 0
+
+    cmd = commands.add_parser("serve", help="serve the database through an Epidata-compatible HTTP API")
+    cmd.add_argument("--db", default=None, help="database URL (default: [delphi_signals] db_url in luigi.cfg)")
+    cmd.add_argument("--host", default="127.0.0.1")
+    cmd.add_argument("--port", type=int, default=10080)
+    cmd.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
+    cmd.set_defaults(handler=serve)
+
+
 def parser() -> argparse.ArgumentParser:
     """The command line's parser: every subcommand, with the registered sources as choices."""
     from delphi_signals.indicators.registry import sources
@@ -319,6 +338,7 @@ def parser() -> argparse.ArgumentParser:
     _add_import(commands)
     _add_nightly(commands)
     _add_meta(commands)
+    _add_serve(commands)
     return top
 
 
