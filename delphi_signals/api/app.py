@@ -12,6 +12,7 @@ workers: ``DELPHI_SIGNALS_API_DB=URL gunicorn -k uvicorn.workers.UvicornWorker -
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import os
@@ -26,9 +27,13 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from ..analytics.coverage import WINDOW_DAYS, signal_coverage
+from ..analytics.revisions import revision_profile
+from ..epidata import Epidata
 from ..epidata.schema import covidcast_meta_cache, create_schema, engine_for, signal_dim
+from ..errors import InputError
 from ..log import get_logger
-from .params import ApiError, CovidcastQuery, parse_covidcast, parse_meta
+from .params import _NAME, ApiError, CovidcastQuery, parse_covidcast, parse_meta, parse_time_list
 from .sql import COLUMNS, covidcast_statement
 
 LOG = get_logger("delphi_signals.api")
@@ -278,6 +283,74 @@ def create_app(db_url: str, settings: Settings | None = None) -> FastAPI:
         return Response(orjson.dumps({"epidata": chosen, "result": 1, "message": "success"}),
                         media_type="application/json")
 
+    def _analytics(params: dict, compute) -> Response:
+        fmt = (params.get("format") or "classic").lower()
+        try:
+            source = _name_param(params, "data_source")
+            signal = _name_param(params, "signal", "signals")
+            if (source, signal) not in server.signal_keys():
+                server.signal_keys_refresh()
+                if (source, signal) not in server.signal_keys():
+                    raise ApiError(f"signal {signal!r} of data_source {source!r} is unknown")
+            rows = compute(source, signal)
+        except (ApiError, InputError) as exc:
+            return _respond_error(str(exc), fmt if fmt in ("json", "csv", "jsonl") else "classic")
+        if fmt == "json":
+            return Response(orjson.dumps(rows), media_type="application/json")
+        if not rows:
+            return JSONResponse({"epidata": [], "result": -2, "message": "no results"})
+        return Response(orjson.dumps({"epidata": rows, "result": 1, "message": "success"}),
+                        media_type="application/json")
+
+    @app.get("/epidata/covidcast/coverage", summary="regions with a value per day and geo type (the nightly's "
+             "coverage, computed for this request)")
+    async def coverage(
+        request: Request,
+        data_source: str | None = Query(None), signal: str | None = Query(None),
+        date: str | None = Query(None, description="run date YYYYMMDD (default: today)"),
+        days: str | None = Query(None, description="window length in days (default 56)"),
+    ):
+        params = dict(request.query_params)
+
+        def compute(source, signal):
+            run_date = _date_param(params.get("date")) or dt.date.today()
+            days = int(params["days"]) if str(params.get("days") or "").isdigit() else WINDOW_DAYS
+            with server.engine.connect() as conn:
+                return signal_coverage(conn, source, signal, run_date, days=min(days, 3650))["coverage"]
+
+        return _analytics(params, compute)
+
+    @app.get("/epidata/covidcast/backfill", summary="revision profile of one signal and region: each issue's "
+             "value against the anchor issue's, by lag")
+    async def backfill(
+        request: Request,
+        data_source: str | None = Query(None), signal: str | None = Query(None),
+        geo_type: str | None = Query(None), geo_value: str | None = Query(None),
+        time_type: str | None = Query(None, description="day (default) or week"),
+        issues: str | None = Query(None, description="first-last issue range"),
+        anchor_lag: str | None = Query(None, description="anchor issue: the last within this lag (default 60)"),
+    ):
+        params = dict(request.query_params)
+
+        def compute(source, signal):
+            time_type = (params.get("time_type") or "day").lower()
+            geo_type = _required_param(params, "geo_type").lower()
+            geo_value = _required_param(params, "geo_value").lower()
+            first, last = _issue_range(params, time_type)
+            anchor = int(params["anchor_lag"]) if str(params.get("anchor_lag") or "").isdigit() else 60
+            cube = Epidata(server.engine).fetch(source, signal, geo_type, geo_values=[geo_value],
+                                                time_type=time_type, issues=(first, last))
+            if "issue" not in cube.dims:  # a single issue in the range: nothing was revised
+                cube = cube.drop_vars("issue").expand_dims(issue=[cube["issue"].values.max()]).transpose(
+                    "geo", "time", "issue")
+            profile = revision_profile(cube, geo_value, anchor_lag=anchor)
+            out = profile.assign(time_value=profile.time_value.dt.strftime("%Y%m%d").astype(int),
+                                 issue=profile.issue.dt.strftime("%Y%m%d").astype(int))
+            return [{k: (None if isinstance(v, float) and v != v else v) for k, v in row.items()}
+                    for row in out.to_dict(orient="records")]
+
+        return _analytics(params, compute)
+
     @app.get("/epidata/covidcast_meta/", summary="metadata of every signal, from the metadata cache")
     async def covidcast_meta(
         request: Request,
@@ -290,6 +363,39 @@ def create_app(db_url: str, settings: Settings | None = None) -> FastAPI:
         return _meta(dict(request.query_params))
 
     return app
+
+
+def _required_param(params: dict, name: str) -> str:
+    value = params.get(name)
+    if not value:
+        raise ApiError(f"missing parameter: {name}")
+    return str(value)
+
+
+def _name_param(params: dict, *names: str) -> str:
+    for name in names:
+        if params.get(name):
+            value = str(params[name])
+            if not _NAME.match(value):
+                raise ApiError(f"{name} {value[:40]!r} is not a valid name")
+            return value
+    raise ApiError(f"missing parameter: {names[0]}")
+
+
+def _date_param(text) -> dt.date | None:
+    if not text:
+        return None
+    try:
+        return dt.datetime.strptime(str(text), "%Y%m%d").date()
+    except ValueError:
+        raise ApiError(f"date {str(text)[:20]!r} is not a YYYYMMDD day") from None
+
+
+def _issue_range(params: dict, time_type: str) -> tuple[int, int]:
+    ranges = parse_time_list(_required_param(params, "issues"), time_type, "issues")
+    if not ranges:
+        raise ApiError("issues must be a first-last range, not *")
+    return ranges[0][0], ranges[-1][1]
 
 
 def _api_key(request: Request) -> str | None:

@@ -174,3 +174,31 @@ def test_post_answers_like_get(served):
     with urllib.request.urlopen(urllib.request.Request(f"{base}/covidcast/", data=data), timeout=30) as response:
         answer = json.loads(response.read())
     assert answer["result"] == 1 and len(answer["epidata"]) == 6
+
+
+def test_coverage_and_backfill_are_computed_per_request(served):
+    from delphi_signals.analytics.coverage import expected_regions
+
+    base, _, rows = served
+    status, body = get(base, "covidcast/coverage", data_source=SOURCE, signal="sig_a", date="20200610", days="10")
+    answer = json.loads(body)
+    assert answer["result"] == 1
+    days = {r["time_value"]: r for r in answer["epidata"] if r["geo_type"] == "state"}
+    n_states = len(expected_regions("state"))
+    assert sorted(days) == list(range(20200601, 20200611))
+    assert all(r["count"] == 3 and r["fraction"] == round(3 / n_states, 6) for r in days.values())
+    status, body = get(base, "covidcast/backfill", data_source=SOURCE, signal="sig_a", geo_type="state",
+                       geo_value="ca", issues="20200601-20200620")
+    answer = json.loads(body)
+    assert answer["result"] == 1
+    ca = rows[(rows.signal == "sig_a") & (rows.geo_value == "ca")]
+    final = ca[ca.lag == 3].set_index("time_value").value
+    first = ca[ca.lag == 1].set_index("time_value").value
+    profile = {(r["time_value"], r["lag"]): r for r in answer["epidata"]}
+    assert len(profile) == len(ca)
+    for t in final.index:  # the anchor is the last issue, lag 3: completeness at lag 1 = first / final value
+        assert profile[(t, 3)]["value_completeness"] == pytest.approx(1.0)
+        assert profile[(t, 1)]["value_completeness"] == pytest.approx(first[t] / final[t])
+    status, body = get(base, "covidcast/backfill", data_source=SOURCE, signal="nope", geo_type="state",
+                       geo_value="ca", issues="20200601-20200620")
+    assert json.loads(body)["result"] == -1
