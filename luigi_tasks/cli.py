@@ -56,26 +56,93 @@ def _export_summary(task) -> str:
 
 
 def run(args) -> int:
-    """Pull and export one issue of a source; a past issue the source cannot reproduce stops before Luigi."""
+    """The main job: ``Daily`` for ``--days`` consecutive issues ending at ``--date``, then ``Nightly``, and a
+    summary of what landed; with ``--until export``, only pull and export one issue (as before the pipeline).
+
+    A past issue a source cannot reproduce stops before Luigi (exit 20)."""
+    import luigi
+
     from .indicator import Export, check_reproducible
 
+    config = luigi.configuration.get_config()
+    sources = [args.source] if args.source else None
     if args.allow_current:
-        import luigi
+        for source in sources or _pipeline_sources():
+            config.set(source, "allow_current", "true")
+    dates = [args.date - dt.timedelta(days=args.days - 1 - i) for i in range(args.days)]
+    for source in sources or _pipeline_sources():
+        for date in dates:
+            check_reproducible(source, date)
+    if args.until == "export":
+        tasks = [Export(source=s, date=d) for s in sources or _pipeline_sources() for d in dates]
+        code = build(tasks, args)
+        if code == EXIT["ok"]:
+            for task in tasks:
+                print(_export_summary(task))
+        return code
+    from .nightly import Nightly
+    from .pipeline import Daily
 
-        luigi.configuration.get_config().set(args.source, "allow_current", "true")
-    check_reproducible(args.source, args.date)
-    task = Export(source=args.source, date=args.date)
-    code = build([task], args)
+    if sources:
+        config.set("pipeline", "sources", ",".join(sources))
+    if not config.get("pipeline", "first_date", None):
+        config.set("pipeline", "first_date", dates[0].isoformat())
+    code = build([Daily(date=d) for d in dates], args)
     if code == EXIT["ok"]:
-        print(_export_summary(task))
+        code = build([Nightly(date=dates[-1])], args)
+    if code == EXIT["ok"]:
+        print(_pipeline_summary(dates))
     return code
 
 
+def _pipeline_sources() -> list[str]:
+    from .pipeline import daily_sources
+
+    return daily_sources()
+
+
+def _pipeline_summary(dates) -> str:
+    """What landed: per issue the files exported and delivered and the rows imported; complaints; where."""
+    from delphi_signals.epidata.schema import engine_for
+
+    from .config import DelphiSignals
+
+    settings = DelphiSignals()
+    layout, url = settings.layout(), settings.database_url()
+    engine = engine_for(url)
+    lines = []
+    with engine.connect() as conn:
+        for date in dates:
+            issue = int(f"{date:%Y%m%d}")
+            rows = conn.execute(sqlalchemy.text("SELECT COUNT(*) FROM epimetric_full WHERE issue = :i"),
+                                {"i": issue}).scalar()
+            parts = []
+            for source in _pipeline_sources():
+                manifest = layout.export(source, date) / "_SUCCESS"
+                exported = json.loads(manifest.read_text())["file_count"] if manifest.exists() else 0
+                delivered = layout.diff(source, date) / "_DELIVERED"
+                sent = json.loads(delivered.read_text())["files"] if delivered.exists() else 0
+                parts.append(f"{source} {exported} exported / {sent} delivered")
+            lines.append(f"issue {date}: {'; '.join(parts)}; {rows} rows imported")
+    engine.dispose()
+    staleness = layout.nightly(dates[-1]) / "staleness.json"
+    complaints = len(json.loads(staleness.read_text())["complaints"]) if staleness.exists() else None
+    lines.append(f"nightly {dates[-1]}: {complaints} staleness complaint(s); reports in {layout.nightly(dates[-1])}")
+    lines.append(f"database: {engine.url.render_as_string(hide_password=True)}; data root: {layout.path}")
+    return "\n".join(lines)
+
+
 def _add_run(commands, source_names) -> None:
-    cmd = commands.add_parser("run", help="pull and export one issue of a source (default: the offline demo)")
-    cmd.add_argument("--source", default="jhu-csse", choices=source_names)
+    cmd = commands.add_parser("run", help="the pipeline on consecutive issue dates, then the nightly analytics "
+                              "(default: the offline demo, SQLite, the local scheduler)")
+    cmd.add_argument("--source", default=None, choices=source_names,
+                     help="only this source (default: [pipeline] sources, else every registered indicator)")
     cmd.add_argument("--date", type=dt.date.fromisoformat, default=DEMO_DATE,
-                     help=f"issue date, YYYY-MM-DD (default {DEMO_DATE}, inside the demo source's range)")
+                     help=f"last issue date, YYYY-MM-DD (default {DEMO_DATE}, inside the demo source's range)")
+    cmd.add_argument("--days", type=int, default=3, help="consecutive issue dates ending at --date (default 3)")
+    cmd.add_argument("--until", choices=("export", "publish"), default="publish",
+                     help="export: only pull and export; publish (default): validate, diff, deliver, import and "
+                     "the nightly analytics too")
     cmd.add_argument("--allow-current", action="store_true",
                      help="for a source without history: label today's data with a past issue date")
     _add_scheduler_options(cmd)

@@ -68,7 +68,9 @@ class Diff(luigi.Task):
         tasks = {"export": Export(source=self.source, date=self.date),
                  "validation": Validate(source=self.source, date=self.date)}
         if self.previous is not None:
-            tasks["previous"] = Deliver(source=self.source, date=self.previous)
+            from .pipeline import previous_issue  # the same chain rule Daily uses, so task ids agree
+
+            tasks["previous"] = Deliver(source=self.source, date=self.previous, previous=previous_issue(self.previous))
         return tasks
 
     def output(self):

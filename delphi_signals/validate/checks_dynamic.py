@@ -207,7 +207,8 @@ def _combined_reference(reference: pd.DataFrame, test: pd.DataFrame) -> pd.DataF
     return pd.concat([reference, test.loc[test["time_value"] > newest, REFERENCE_COLUMNS]])
 
 
-def _check_dates(c: _ComboChecks, test: pd.DataFrame, reference: pd.DataFrame, params: ValidationParams) -> None:
+def _check_dates(c: _ComboChecks, test: pd.DataFrame, reference: pd.DataFrame, params: ValidationParams,
+                 first_publication: bool = False) -> None:
     """Per checking date: ``check_missing_geo_sig_date_combo``, ``empty_reference_data``,
     ``check_rapid_change_num_rows`` and (not for cumulative signals) ``check_test_vs_reference_avg_changed``."""
     _, signal, time_type = c.combo
@@ -234,8 +235,12 @@ def _check_dates(c: _ComboChecks, test: pd.DataFrame, reference: pd.DataFrame, p
         per_step = ref_grid.rows(first, row)
         c.ran()
         if not per_step.any():
-            c.fail("empty_reference_data", "reference data is empty; comparative checks could not be performed",
-                   checking)
+            if first_publication:  # nothing of this combination was ever published: blocks nothing
+                c.fail("empty_reference_data", "nothing published yet and no earlier export dates in the window; "
+                                               "comparative checks could not be performed", checking, WARNING)
+            else:
+                c.fail("empty_reference_data", "reference data is empty; comparative checks could not be performed",
+                       checking)
             continue
         if not published & set(times[first:row]):
             c.fail("empty_reference_data", "nothing was published in the reference window: the reference is this "
@@ -315,4 +320,4 @@ def check_dynamic(test: pd.DataFrame, reference: ReferenceData, params: Validati
                                                   "published", published)
         if combo[1] in SPIKE_SIGNALS:
             _check_spikes(c, rows, ref, params)
-        _check_dates(c, rows, ref, params)
+        _check_dates(c, rows, ref, params, first_publication=published is None)

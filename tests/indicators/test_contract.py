@@ -195,5 +195,5 @@ def test_a_toy_indicator_in_another_package_runs_through_luigi_unchanged(toy_ind
     assert nation.geo_id.tolist() == ["us"] and nation.val.tolist() == [19.0]
     prop = pd.read_csv(folder / "20200601_state_toy_prop.csv", dtype={"geo_id": str}).set_index("geo_id").val
     assert prop["ca"] == pytest.approx(round(10.0 / float(population("state").sel(geo="ca")) * 1e5, 7))
-    assert main(["run", "--source", "toy-source", "--date", "2020-06-04"]) == 0  # the CLI offers it too
+    assert main(["run", "--source", "toy-source", "--date", "2020-06-04", "--days", "1", "--until", "export"]) == 0  # the CLI offers it too
     assert (toy_indicator / "export" / "toy-source" / "20200604" / "_SUCCESS").exists()

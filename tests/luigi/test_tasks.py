@@ -63,7 +63,7 @@ def test_bad_input_fails_the_task_and_exports_nothing(data_root, realdata):
     shutil.copy(source / "bad_confirmed_missing_days.csv", bad / "confirmed.csv")
     shutil.copy(source / "small_deaths.csv", bad / "deaths.csv")
     luigi.configuration.get_config().set("jhu-csse", "base_url", str(bad / "{metric}.csv"))
-    code = main(["run", "--date", "2020-03-11"])
+    code = main(["run", "--source", "jhu-csse", "--date", "2020-03-11", "--days", "1", "--until", "export"])
     assert code == 30
     assert not (data_root / "export" / "jhu-csse" / "20200311").exists()
 
@@ -108,7 +108,8 @@ def luigid(tmp_path):
 
 
 def test_a_luigid_scheduler_runs_the_same_tasks(data_root, luigid):
-    assert main(["run", "--date", "2020-03-20", "--scheduler-url", luigid]) == 0
+    assert main(["run", "--source", "jhu-csse", "--date", "2020-03-20", "--days", "1", "--until", "export",
+                 "--scheduler-url", luigid]) == 0
     query = urllib.request.quote(json.dumps({"status": "DONE"}))
     with urllib.request.urlopen(f"{luigid}/api/task_list?data={query}", timeout=5) as response:
         done = json.load(response)["response"]

@@ -109,16 +109,25 @@ def test_missing_geo_sig_date_combo(small):
 
 
 def test_empty_reference(small):
-    export, _ = small
+    export, reference = small
     empty = export.parent.parent / "empty" / "jhu-csse"
     empty.mkdir(parents=True)
     report = run(export, empty)
-    errors = found(report, "empty_reference_data", severity="error")
-    assert {(f.date, f.signal) for f in errors} == {
-        (dt.date(2020, 11, 24), "confirmed_incidence_num"), (dt.date(2020, 11, 24), "confirmed_incidence_prop")}
+    # a first publication: nothing to compare the first date with, which is said but blocks nothing
+    assert found(report, "empty_reference_data", severity="error") == []
+    first = [f for f in found(report, "empty_reference_data", severity="warning") if f.date == dt.date(2020, 11, 24)]
+    assert {f.signal for f in first} == {"confirmed_incidence_num", "confirmed_incidence_prop"}
+    assert all("nothing published yet" in f.message for f in first)
     # later dates compare with the export's own earlier days, and say so
     warnings = found(report, "empty_reference_data", severity="warning")
-    assert {f.date for f in warnings} == {dt.date(2020, 11, day) for day in range(25, 31)}
+    assert {f.date for f in warnings} == {dt.date(2020, 11, day) for day in range(24, 31)}
+    # something was published, but nothing in the reference window: that is an error
+    old = export.parent.parent / "old" / "jhu-csse"
+    old.mkdir(parents=True)
+    shutil.copy(next(reference.glob("*_state_confirmed_incidence_num.csv")),
+                old / "20200101_state_confirmed_incidence_num.csv")
+    errors = found(run(export, old), "empty_reference_data", severity="error")
+    assert {(f.date, f.signal) for f in errors} >= {(dt.date(2020, 11, 24), "confirmed_incidence_num")}
 
 
 def test_max_date_vs_reference(small):

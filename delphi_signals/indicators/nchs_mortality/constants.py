@@ -70,7 +70,7 @@ RAW_INPUTS = ((CACHE_NAME, "csv"),)
 PARAMS_DEFAULTS = {
     "indicator": {"base_url": DEFAULT_BASE_URL, "export_start_date": None, "export_end_date": None},
     "validation": {
-        "common": {"data_source": SOURCE, "span_length": 28, "min_expected_lag": {"all": "7"},
+        "common": {"data_source": SOURCE, "span_length": 28, "min_expected_lag": {"all": "1"},
                    "max_expected_lag": {"all": "28"}, "dry_run": False, "suppressed_errors": []},
         "static": {"minimum_sample_size": 0, "missing_se_allowed": True, "missing_sample_size_allowed": True},
         "dynamic": {"ref_window_size": 28, "smoothed_signals": []},

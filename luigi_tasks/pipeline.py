@@ -1,0 +1,132 @@
+"""The whole pipeline as Luigi wrappers: ``Daily(date)`` runs every configured indicator through pull, export,
+validate, diff, deliver and import; ``Nightly(date)`` (in :mod:`.nightly`) runs the analytics;
+``RangeDaily`` backfills (``luigi --module luigi_tasks RangeDaily --of Daily --start D1 --stop D2``).
+
+Issues of one source are published in date order: with ``[pipeline] first_date`` set, the diff of day D waits
+for the delivery of day D-1 (back to ``first_date``), so the archive cache never runs ahead of what was
+published. Every task logs its elapsed time and the peak memory of its own work (the process's high-water
+mark is reset when the task starts), and a failed task posts a notice to ``[nightly] slack_webhook_url``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import time
+import urllib.request
+
+import luigi
+
+from delphi_signals.indicators.registry import sources as registered_sources
+from delphi_signals.log import get_logger
+
+from .diff import Deliver, OptionalDateParameter
+from .epidata import Import
+
+LOG = get_logger("delphi_signals.pipeline")
+
+
+class PipelineConfig(luigi.Config):
+    """Section ``[pipeline]``."""
+
+    @classmethod
+    def get_task_family(cls):
+        return "pipeline"
+
+    sources = luigi.OptionalParameter(default=None, description="comma list of the sources Daily publishes "
+                                      "(default: every registered indicator)")
+    first_date = OptionalDateParameter(default=None, description="the first issue of a chain of consecutive "
+                                       "daily issues (a diff waits for the previous day's delivery back to it)")
+
+
+def daily_sources() -> list[str]:
+    configured = PipelineConfig().sources
+    return [s.strip() for s in configured.split(",") if s.strip()] if configured else registered_sources()
+
+
+def previous_issue(date: dt.date) -> dt.date | None:
+    """The issue whose delivery must come before ``date``'s diff, or ``None`` (the chain starts here)."""
+    first = PipelineConfig().first_date
+    before = date - dt.timedelta(days=1)
+    return before if first is not None and before >= first else None
+
+
+class Publish(Import):
+    """Import the day's delivery of one source, after pull → export → validate → diff → deliver."""
+
+    def requires(self):
+        return Deliver(source=self.source, date=self.date, previous=previous_issue(self.date))
+
+
+class Daily(luigi.WrapperTask):
+    """One issue date of every configured source, published and imported."""
+
+    date = luigi.DateParameter(description="issue date")
+
+    def requires(self):
+        return [Publish(source=source, date=self.date) for source in daily_sources()]
+
+
+# --- what the scheduler it replaces did for every job: time, memory, a notice on failure -----------------------
+
+def _reset_peak_memory() -> None:
+    try:  # "5" resets the peak resident set size (VmHWM) of this process (Linux >= 4.0)
+        with open("/proc/self/clear_refs", "w") as handle:
+            handle.write("5")
+    except OSError:
+        pass
+
+
+def peak_memory_mb() -> float | None:
+    """The process's peak resident memory since the last reset, in MiB (``None`` where /proc has no VmHWM)."""
+    try:
+        with open("/proc/self/status") as handle:
+            for line in handle:
+                if line.startswith("VmHWM:"):
+                    return round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        return None
+    return None
+
+
+_STARTED: dict[str, float] = {}
+
+
+@luigi.Task.event_handler(luigi.Event.START)
+def _task_started(task) -> None:
+    _reset_peak_memory()
+    _STARTED[task.task_id] = time.perf_counter()
+
+
+@luigi.Task.event_handler(luigi.Event.SUCCESS)
+def _task_succeeded(task) -> None:
+    started = _STARTED.pop(task.task_id, None)
+    LOG.info("task finished", task=task.task_id, status="done", peak_memory_mb=peak_memory_mb(),
+             elapsed_seconds=None if started is None else round(time.perf_counter() - started, 3))
+
+
+@luigi.Task.event_handler(luigi.Event.FAILURE)
+def _task_failed(task, exception) -> None:
+    started = _STARTED.pop(task.task_id, None)
+    LOG.error("task failed", task=task.task_id, error=f"{type(exception).__name__}: {exception}"[:2000],
+              peak_memory_mb=peak_memory_mb(),
+              elapsed_seconds=None if started is None else round(time.perf_counter() - started, 3))
+    from .nightly import NightlyConfig
+
+    url = NightlyConfig().slack_webhook_url
+    if url:
+        notify_failure(url, task.task_id, exception)
+
+
+def notify_failure(webhook_url: str, task_id: str, exception: BaseException, *, timeout: float = 10.0) -> bool:
+    """Post one Slack message about a failed task; ``False`` (and a log line) if the webhook cannot be reached."""
+    text = f":rotating_light: {task_id} failed: {type(exception).__name__}: {exception}"[:2900]
+    body = json.dumps({"text": text, "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]})
+    request = urllib.request.Request(webhook_url, data=body.encode(), method="POST",
+                                     headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout):
+            return True
+    except OSError as exc:
+        LOG.warning("failure notice not delivered", task=task_id, error=str(exc))
+        return False
