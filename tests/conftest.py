@@ -1,9 +1,15 @@
 """Shared fixtures: builders (not fixed objects) and the real-data folder."""
 
-import pytest
+import os
 
-from delphi_signals.testing import make_cube as _make_cube
-from delphi_signals.testing import realdata_dir
+# the Luigi layer's choice (see luigi_tasks/__init__.py), made before numba starts a thread pool in this process:
+# Luigi tests fork worker processes, and numba's OpenMP pool is not fork-safe
+os.environ.setdefault("NUMBA_THREADING_LAYER", "workqueue")
+
+import pytest  # noqa: E402
+
+from delphi_signals.testing import make_cube as _make_cube  # noqa: E402
+from delphi_signals.testing import realdata_dir  # noqa: E402
 
 
 @pytest.fixture

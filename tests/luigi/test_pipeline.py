@@ -1,0 +1,108 @@
+"""The whole pipeline under a real ``luigid``, against MariaDB: two consecutive issues of the demo HHS source
+through Daily (pull, export, validate, diff, deliver, import) with two workers, then Nightly; a rerun is a no-op."""
+
+import datetime as dt
+import json
+import urllib.request
+from pathlib import Path
+
+import luigi
+import pandas as pd
+import pytest
+import sqlalchemy as sa
+
+from delphi_signals.epidata import Epidata
+from delphi_signals.epidata.schema import engine_for
+from delphi_signals.testing.databases import mariadb_database
+from luigi_tasks.cli import main
+
+REPO = Path(__file__).resolve().parents[2]
+DATES = [dt.date(2020, 11, 29), dt.date(2020, 11, 30)]
+
+
+@pytest.fixture
+def pipeline_config(tmp_path):
+    url, drop = mariadb_database()
+    config = luigi.configuration.get_config()
+    settings = {("delphi_signals", "data_root"): str(tmp_path / "var"), ("delphi_signals", "db_url"): url,
+                ("delphi_signals", "params_dir"): str(tmp_path / "params"), ("hhs", "base_url"): "demo",
+                ("hhs", "export_start_date"): "2020-11-01", ("pipeline", "sources"): "hhs",
+                ("pipeline", "first_date"): DATES[0].isoformat(),
+                ("nightly", "staleness_config"): str(REPO / "sir_complainsalot.json")}
+    saved = {key: config.get(*key, None) for key in settings}
+    for key, value in settings.items():
+        config.set(*key, value)
+    luigi.task_register.Register.clear_instance_cache()
+    yield tmp_path / "var", url
+    for key, value in saved.items():
+        if value is None:
+            config.remove_option(*key)
+        else:
+            config.set(*key, value)
+    luigi.task_register.Register.clear_instance_cache()
+    drop()
+
+
+def export_rows(folder: Path) -> pd.DataFrame:
+    """Every row of an export folder, with plain pandas: signal, geo_type, time_value, geo_value, val."""
+    frames = []
+    for path in folder.glob("*.csv"):
+        day, geo_type, signal = path.name[:8], path.name.split("_")[1], path.name[9:-4].split("_", 1)[1]
+        frame = pd.read_csv(path, dtype={"geo_id": str})
+        frames.append(frame.assign(signal=signal, geo_type=geo_type, time_value=int(day)))
+    return pd.concat(frames).rename(columns={"geo_id": "geo_value"})
+
+
+def test_two_issues_under_luigid_on_mariadb_then_a_rerun_does_nothing(pipeline_config, luigid):
+    root, url = pipeline_config
+    args = ["run", "--source", "hhs", "--date", "2020-11-30", "--days", "2", "--workers", "2",
+            "--scheduler-url", luigid]
+    assert main(args) == 0
+    # the scheduler's record: every stage ran, for both dates
+    query = urllib.request.quote(json.dumps({"status": "DONE"}))
+    with urllib.request.urlopen(f"{luigid}/api/task_list?data={query}", timeout=10) as response:
+        done = json.load(response)["response"].values()
+    names = {task["name"] for task in done}
+    assert {"Daily", "Publish", "Deliver", "Diff", "Validate", "Export", "Pull", "Nightly", "MetaCache",
+            "Staleness", "CoverageLatency"} <= names
+    assert {task["params"]["date"] for task in done if task["name"] == "Publish"} == {d.isoformat() for d in DATES}
+    # the database holds each issue with the right lags (HHS delivers its whole export every day, as upstream)
+    engine = engine_for(url)
+    with engine.connect() as conn:
+        stored = pd.DataFrame(conn.execute(sa.text(
+            "SELECT s.signal, g.geo_type, g.geo_value, f.time_value, f.issue, f.lag, f.value FROM epimetric_full f "
+            "JOIN signal_dim s ON s.signal_key_id = f.signal_key_id JOIN geo_dim g ON g.geo_key_id = f.geo_key_id"))
+            .fetchall(), columns=["signal", "geo_type", "geo_value", "time_value", "issue", "lag", "value"])
+    engine.dispose()
+    first = export_rows(root / "export" / "hhs" / "20201129")
+    assert (stored.issue == 20201129).sum() == len(first)
+    second = stored[stored.issue == 20201130]
+    assert len(second) == len(export_rows(root / "export" / "hhs" / "20201130"))
+    days = (pd.to_datetime(stored.issue.astype(str)) - pd.to_datetime(stored.time_value.astype(str))).dt.days
+    assert (stored.lag == days).all()
+    # the metadata cache matches the data
+    meta = Epidata(url).metadata().set_index(["signal", "geo_type"])
+    latest = stored.sort_values("issue").groupby(["signal", "geo_type", "geo_value", "time_value"]).tail(1)
+    for (signal, geo_type), rows in latest.groupby(["signal", "geo_type"]):
+        entry = meta.loc[(signal, geo_type)]
+        assert entry.max_time == rows.time_value.max() and entry.num_locations == rows.geo_value.nunique()
+        assert entry.max_issue == rows.issue.max()
+    # the nightly reports exist and say what the data implies: fresh data, full state coverage on its last day
+    nightly = root / "reports" / "nightly" / "20201130"
+    assert json.loads((nightly / "staleness.json").read_text())["complaints"] == []
+    coverage = json.loads((nightly / "coverage.json").read_text())["coverage"]
+    last = export_rows(root / "export" / "hhs" / "20201130")
+    signal = "confirmed_admissions_covid_1d"  # the family's representative signal, from the catalogue
+    newest = last[(last.signal == signal) & (last.geo_type == "state")].time_value.max()
+    want = last[(last.signal == signal) & (last.geo_type == "state") & (last.time_value == newest)].geo_value.nunique()
+    got = [r["count"] for r in coverage if r["signal"] == signal and r["geo_type"] == "state"
+           and r["time_value"] == newest]
+    assert got == [want] and want > 50
+    # a rerun is a no-op: nothing is rebuilt, nothing more is imported
+    stamps = {p: p.stat().st_mtime_ns for p in root.rglob("_DELIVERED")}
+    assert main(args) == 0
+    assert {p: p.stat().st_mtime_ns for p in root.rglob("_DELIVERED")} == stamps
+    engine = engine_for(url)
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT COUNT(*) FROM epimetric_full")).scalar() == len(stored)
+    engine.dispose()
