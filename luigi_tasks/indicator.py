@@ -9,7 +9,6 @@ instant leaves the old export or the new one, never half of either, and never ne
 from __future__ import annotations
 
 import json
-import resource
 import time
 from pathlib import Path
 
@@ -24,6 +23,7 @@ from delphi_signals.log import get_logger
 from delphi_signals.sources import cache_path
 
 from .config import DelphiSignals, source_config
+from .measure import peak_memory_mb
 
 
 def base_url(source: str, date) -> str:
@@ -62,11 +62,6 @@ def check_reproducible(source: str, date) -> list:
     if indicator.resolve_versions is None:
         return []
     return indicator.resolve_versions(params_for(source, date))
-
-
-def peak_memory_mb() -> float:
-    """The process's peak resident memory so far, in MiB."""
-    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
 
 class SourceTask(luigi.Task):

@@ -22,6 +22,7 @@ from delphi_signals.log import get_logger
 
 from .diff import Deliver, OptionalDateParameter
 from .epidata import Import
+from .measure import peak_memory_mb, reset_peak_memory
 
 LOG = get_logger("delphi_signals.pipeline")
 
@@ -69,32 +70,12 @@ class Daily(luigi.WrapperTask):
 
 # --- what the scheduler it replaces did for every job: time, memory, a notice on failure -----------------------
 
-def _reset_peak_memory() -> None:
-    try:  # "5" resets the peak resident set size (VmHWM) of this process (Linux >= 4.0)
-        with open("/proc/self/clear_refs", "w") as handle:
-            handle.write("5")
-    except OSError:
-        pass
-
-
-def peak_memory_mb() -> float | None:
-    """The process's peak resident memory since the last reset, in MiB (``None`` where /proc has no VmHWM)."""
-    try:
-        with open("/proc/self/status") as handle:
-            for line in handle:
-                if line.startswith("VmHWM:"):
-                    return round(int(line.split()[1]) / 1024, 1)
-    except OSError:
-        return None
-    return None
-
-
 _STARTED: dict[str, float] = {}
 
 
 @luigi.Task.event_handler(luigi.Event.START)
 def _task_started(task) -> None:
-    _reset_peak_memory()
+    reset_peak_memory()
     _STARTED[task.task_id] = time.perf_counter()
 
 

@@ -106,3 +106,61 @@ def test_two_issues_under_luigid_on_mariadb_then_a_rerun_does_nothing(pipeline_c
     with engine.connect() as conn:
         assert conn.execute(sa.text("SELECT COUNT(*) FROM epimetric_full")).scalar() == len(stored)
     engine.dispose()
+
+
+@pytest.fixture
+def webhook():
+    """A local HTTP server that records the JSON bodies POSTed to it."""
+    import http.server
+    import threading
+
+    received = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):
+            received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/hook", received
+    server.shutdown()
+
+
+def test_a_failed_task_posts_a_notice_and_every_task_logs_time_and_memory(tmp_path, webhook):
+    import logging
+
+    from luigi_tasks import Export
+
+    lines = []
+    collector = logging.Handler()
+    collector.emit = lambda record: lines.append(record.getMessage())
+    logging.getLogger("delphi_signals").addHandler(collector)
+
+    url, received = webhook
+    config = luigi.configuration.get_config()
+    settings = {("delphi_signals", "data_root"): str(tmp_path / "var"), ("nightly", "slack_webhook_url"): url,
+                ("hhs", "base_url"): str(tmp_path / "missing.json")}
+    saved = {key: config.get(*key, None) for key in settings}
+    for key, value in settings.items():
+        config.set(*key, value)
+    luigi.task_register.Register.clear_instance_cache()
+    try:
+        result = luigi.build([Export(source="hhs", date=dt.date(2020, 11, 30))], local_scheduler=True,
+                             detailed_summary=True)
+    finally:
+        logging.getLogger("delphi_signals").removeHandler(collector)
+        for key, value in saved.items():
+            config.remove_option(*key) if value is None else config.set(*key, value)
+        luigi.task_register.Register.clear_instance_cache()
+    assert result.status.name == "FAILED"
+    assert len(received) == 1 and "Pull" in received[0]["text"] and "failed" in received[0]["text"]
+    failed = [json.loads(line) for line in lines if '"task failed"' in line]
+    assert len(failed) == 1 and failed[0]["task"].startswith("Pull_") and "FetchError" in failed[0]["error"]
+    assert failed[0]["peak_memory_mb"] > 0 and failed[0]["elapsed_seconds"] >= 0
