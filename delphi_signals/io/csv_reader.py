@@ -61,24 +61,10 @@ def _header_targets(header: str, path: Path) -> np.ndarray:
     return np.array(targets, dtype=np.int64)
 
 
-def read_file(path) -> ParsedFile:
-    """Parse one export file, raising :class:`InputError` that names the file, line and field of a bad row.
-
-    :func:`read_csvs` reads many files faster (one parallel pass); this is for a look at a single file.
-    """
-    parsed = read_rows(path)
-    sorted_keys = np.sort(parsed.geo_keys)
-    repeated = sorted_keys[1:][sorted_keys[1:] == sorted_keys[:-1]]
-    if len(repeated):
-        raise InputError(f"geo_id repeated: {', '.join(decode_geo_keys(np.unique(repeated))[:5])}", file=path,
-                         field="geo_id")
-    return parsed
-
-
 def read_rows(path) -> ParsedFile:
-    """Parse one export file's rows as written, in file order, without :func:`read_file`'s repeated-id check.
-
-    For tools that report on a file rather than load it (the validator flags repeated rows itself).
+    """Parse one export file's rows as written, in file order, raising :class:`InputError` that names the file,
+    line and field of a bad row. Repeated geo ids are kept (the validator flags them itself); :func:`read_csvs`
+    reads many files faster, in one parallel pass, and refuses repeats.
     """
     meta = parse_filename(path)
     data = Path(path).read_bytes()
