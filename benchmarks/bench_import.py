@@ -262,11 +262,13 @@ def copy_to_upstream(server, ours_db: str, upstream_db: str, signal: str) -> Non
                 f"INSERT INTO `{upstream_db}`.{table} (epimetric_id, signal_key_id, geo_key_id, {columns}) "
                 f"SELECT f.epimetric_id + 1000000000000, us.signal_key_id, ug.geo_key_id, "
                 + ", ".join(f"f.{c.strip()}" for c in columns.split(","))
-                + f" FROM `{ours_db}`.{table} f JOIN `{ours_db}`.signal_dim s ON s.signal_key_id = f.signal_key_id"
-                f" JOIN `{ours_db}`.geo_dim g ON g.geo_key_id = f.geo_key_id"
-                f" JOIN `{upstream_db}`.signal_dim us ON us.source = s.source AND us.`signal` = s.`signal`"
-                f" JOIN `{upstream_db}`.geo_dim ug ON ug.geo_type = g.geo_type AND ug.geo_value = g.geo_value"
-                f" WHERE s.`signal` = %s ORDER BY f.epimetric_id", (signal,))
+                # STRAIGHT_JOIN: starting from a dimension table would scan the fact table once per geo id
+                + f" FROM `{ours_db}`.signal_dim s STRAIGHT_JOIN `{ours_db}`.{table} f"
+                f" ON f.signal_key_id = s.signal_key_id"
+                f" STRAIGHT_JOIN `{ours_db}`.geo_dim g ON g.geo_key_id = f.geo_key_id"
+                f" STRAIGHT_JOIN `{upstream_db}`.signal_dim us ON us.source = s.source AND us.`signal` = s.`signal`"
+                f" STRAIGHT_JOIN `{upstream_db}`.geo_dim ug ON ug.geo_type = g.geo_type AND ug.geo_value = g.geo_value"
+                f" WHERE s.`signal` = %s", (signal,))
         conn.exec_driver_sql(f"ANALYZE TABLE `{upstream_db}`.epimetric_full, `{upstream_db}`.signal_dim, "
                              f"`{upstream_db}`.geo_dim")
 
