@@ -188,7 +188,7 @@ def _archive_success(data_dir: Path, delivery: Delivery) -> Path | None:
 
 
 def _gzip_into(source, out) -> None:
-    with gzip.GzipFile(fileobj=out, mode="wb", mtime=0) as zipped:
+    with gzip.GzipFile(fileobj=out, mode="wb", mtime=0, compresslevel=1) as zipped:  # 1: archiving at level 9 took longer than loading
         shutil.copyfileobj(source, zipped)
 
 
