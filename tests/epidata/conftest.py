@@ -7,33 +7,11 @@ test (no skips): the MariaDB half is part of what these tests show.
 
 from __future__ import annotations
 
-import os
-import uuid
-
 import pytest
-import sqlalchemy as sa
 
-MYSQL_SERVER = os.environ.get("DELPHI_SIGNALS_TEST_MYSQL", "mysql+pymysql://root@127.0.0.1:3306")
+from delphi_signals.testing.databases import mariadb_database
+
 BACKENDS = ("sqlite", "mariadb")
-
-
-def _server_engine():
-    return sa.create_engine(MYSQL_SERVER, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
-
-
-def mariadb_database():
-    """Create a uniquely named MariaDB database; return ``(url, drop)`` where ``drop()`` removes it."""
-    name = f"ds_test_{os.getpid()}_{uuid.uuid4().hex[:10]}"
-    server = _server_engine()
-    with server.connect() as conn:
-        conn.exec_driver_sql(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4")
-
-    def drop():
-        with server.connect() as conn:
-            conn.exec_driver_sql(f"DROP DATABASE IF EXISTS `{name}`")
-        server.dispose()
-
-    return f"{MYSQL_SERVER}/{name}", drop
 
 
 @pytest.fixture(params=BACKENDS)
