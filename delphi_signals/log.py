@@ -38,7 +38,8 @@ def _configure(filename: str | None = None) -> None:
         if not _CONFIGURED or isinstance(handler, logging.FileHandler):
             handler.setFormatter(logging.Formatter("%(message)s"))
             root.addHandler(handler)
-    root.setLevel(logging.DEBUG if os.environ.get("LOG_DEBUG") else logging.INFO)
+    if not _CONFIGURED:  # once: a level set later by the user (logging.getLogger("delphi_signals")) is kept
+        root.setLevel(logging.DEBUG if os.environ.get("LOG_DEBUG") else logging.INFO)
     if not _CONFIGURED:
         structlog.configure(
             processors=[
