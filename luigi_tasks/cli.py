@@ -288,13 +288,14 @@ def _add_import(commands) -> None:
 
     from delphi_signals.epidata.importer import import_receiving
     from delphi_signals.errors import DatabaseError, InputError
+    from delphi_signals.layout import default_db_url
 
     from .config import DelphiSignals
 
     def run_import(args) -> int:
         config = DelphiSignals()
         root = Path(args.data_root) if args.data_root else config.root()
-        url = args.db or config.db_url or f"sqlite:///{(root / 'epidata.sqlite').resolve()}"
+        url = args.db or config.db_url or default_db_url(root)
         try:
             summary = import_receiving(root, url, issue=args.issue, source=args.source)
         except InputError as exc:
