@@ -8,7 +8,7 @@ EXTRAS = {
     "geo": ["geopandas>=1.0", "shapely>=2.1", "pyogrio", "matplotlib"],
     "dask": ["dask[array]", "distributed"],
     "sftp": ["paramiko"],
-    "api": ["fastapi>=0.110", "uvicorn>=0.29", "orjson>=3.9", "python-multipart"],
+    "api": ["fastapi>=0.110", "uvicorn>=0.29", "orjson>=3.9", "python-multipart", "gunicorn"],
     "s3": ["s3fs"],
     "gcs": ["gcsfs"],
     "test": ["delphi-epidata==4.1.44", "pytest", "hypothesis", "nbval", "ipykernel", "numbagg", "bottleneck",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import xarray as xr
 
 from ...geo import aggregate, per_capita, population
 from ...nancodes import MISSING_NAMES, Nans
@@ -33,16 +34,22 @@ def territory_per_capita(counts, prop, scale: float = 100_000):
     [1000.0, 100.0]
     """
     geo = np.asarray(counts["geo"].values, dtype=str)
-    rows = np.flatnonzero(np.isin(geo, list(TERRITORY_COUNTIES)))
-    if not len(rows):
+    is_territory = np.isin(geo, list(TERRITORY_COUNTIES))
+    if not is_territory.any():
         return prop
-    people = population("state").sel(geo=[TERRITORY_COUNTIES[g] for g in geo[rows]]).values
-    out = prop.copy(deep=True)
-    for q in ("value", "stderr"):
-        values = counts[q].values[rows] * (scale / people)[:, None]
-        out[q].values[rows] = values
-        code = out[MISSING_NAMES[q]].values
-        code[rows] = np.where(np.isnan(values), counts[MISSING_NAMES[q]].values[rows], Nans.NOT_MISSING)
+    people = np.full(len(geo), np.nan)
+    people[is_territory] = population("state").sel(geo=[TERRITORY_COUNTIES[g] for g in geo[is_territory]]).values
+    rows = xr.DataArray(is_territory, dims="geo")
+    factor = xr.DataArray(scale / people, dims="geo")
+    out = prop.copy()
+    for q in ("value", "stderr"):  # element-wise (xarray), so numpy- and dask-backed cubes alike
+        dims = prop[q].dims
+        values = counts[q] * factor
+        out[q] = xr.where(rows, values, prop[q]).transpose(*dims).assign_attrs(prop[q].attrs)
+        name = MISSING_NAMES[q]
+        code = xr.where(values.isnull(), counts[name], np.int8(Nans.NOT_MISSING)).astype(np.int8)
+        out[name] = (xr.where(rows, code, prop[name]).astype(np.int8).transpose(*dims)
+                     .assign_attrs(prop[name].attrs))
     return out
 
 
