@@ -13,8 +13,8 @@ Examples
 >>> report = validate_export(folder, source="jhu-csse", issue_date=dt.date(2020, 12, 1),
 ...                          validation={"common": {"span_length": 1},
 ...                                      "static": {"missing_se_allowed": True, "missing_sample_size_allowed": True}})
->>> report.blocking, [f.check_name for f in report.unsuppressed_errors]  # and nothing published to compare with
-(True, ['check_val_lt_0', 'empty_reference_data'])
+>>> report.blocking, [f.check_name for f in report.unsuppressed_errors]  # a negative count blocks delivery
+(True, ['check_val_lt_0'])
 """
 
 from __future__ import annotations

@@ -21,10 +21,12 @@ def data_root(tmp_path):
     config = luigi.configuration.get_config()
     demo_sources = ("jhu-csse", "hhs", "nchs-mortality")
     saved = {(section, key): config.get(section, key, None) for section, key in
-             [("delphi_signals", "data_root")] + [(source, "base_url") for source in demo_sources]}
+             [("delphi_signals", "data_root")] + [(source, key) for source in demo_sources
+                                                   for key in ("base_url", "export_start_date")]}
     config.set("delphi_signals", "data_root", str(tmp_path / "var"))
     for source in demo_sources:
         config.set(source, "base_url", "demo")
+        config.set(source, "export_start_date", "")  # the whole demo history (luigi.cfg's demo window is recent)
     luigi.task_register.Register.clear_instance_cache()
     yield tmp_path / "var"
     for (section, key), value in saved.items():
