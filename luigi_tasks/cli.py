@@ -376,7 +376,13 @@ def _add_serve(commands) -> None:
     """``delphi-signals serve --db URL [--host H] [--port P] [--workers N]``: the Epidata-compatible API."""
 
     def serve(args) -> int:
+        import os
+
         from delphi_signals.api import serve as run_server
+
+        # the server's threads may run kernels at once: numba's thread-safe default layer, not the fork-safe one
+        # the Luigi layer picks for its forked workers (its pool has not started in this process yet)
+        os.environ["NUMBA_THREADING_LAYER"] = "default"
 
         from .config import DelphiSignals
 

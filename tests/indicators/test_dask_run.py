@@ -19,7 +19,9 @@ def params_for(realdata, root, **indicator):
 
 @pytest.fixture(scope="module")
 def client():
-    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False, memory_limit="1GiB",
+    # worker processes, one thread each: numba's kernels never run from two threads of one process (its
+    # fork-safe workqueue layer, which the tests use, is not thread-safe; threaded workers hung the full suite)
+    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, memory_limit="2GiB",
                                        dashboard_address=None)
     client = distributed.Client(cluster)
     yield client
