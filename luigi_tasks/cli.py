@@ -378,11 +378,14 @@ def _add_serve(commands) -> None:
     def serve(args) -> int:
         import os
 
+        import numba
+
         from delphi_signals.api import serve as run_server
 
         # the server's threads may run kernels at once: numba's thread-safe default layer, not the fork-safe one
         # the Luigi layer picks for its forked workers (its pool has not started in this process yet)
         os.environ["NUMBA_THREADING_LAYER"] = "default"
+        numba.config.THREADING_LAYER = "default"
 
         from .config import DelphiSignals
 
