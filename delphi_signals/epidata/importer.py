@@ -435,19 +435,24 @@ def import_receiving(data_dir, engine_or_url, issue=None, *, source: str | None 
     schema.create_schema(engine)
     batch = _Batch(data_dir, engine, summary)
     for delivery in progress(deliveries, desc="import", unit="file"):
-        checked = _check(delivery, max_errors)
-        if checked is None:
-            summary.counts["files_vanished"] += 1
-        elif checked.ok:
-            batch.add_good(_Pending(delivery, checked, file_marker(checked, delivery)))
-        else:
-            batch.add_failed(delivery, checked)
+        _route(delivery, batch, summary, max_errors)
         if batch.full(batch_files, batch_rows):
             batch.flush()
     batch.flush()
     result = summary.as_dict()
     _log.info("import finished", **{k: v for k, v in result.items() if k not in ("failed", "ignored")})
     return result
+
+
+def _route(delivery, batch, summary, max_errors: int) -> None:
+    """Check one delivered file and hand it to the batch as good or failed (or count it as vanished)."""
+    checked = _check(delivery, max_errors)
+    if checked is None:
+        summary.counts["files_vanished"] += 1
+    elif checked.ok:
+        batch.add_good(_Pending(delivery, checked, file_marker(checked, delivery)))
+    else:
+        batch.add_failed(delivery, checked)
 
 
 def import_folder(data_dir, engine_or_url, source: str, issue_date, *, max_errors: int = MAX_ERRORS) -> dict:
@@ -480,13 +485,7 @@ def import_folder(data_dir, engine_or_url, source: str, issue_date, *, max_error
     marker = folder_marker(source, day)
     batch = _Batch(data_dir, engine, summary, folder_marker_row=marker)
     for delivery in progress(deliveries, desc="check", unit="file"):
-        checked = _check(delivery, max_errors)
-        if checked is None:
-            summary.counts["files_vanished"] += 1
-        elif checked.ok:
-            batch.add_good(_Pending(delivery, checked, file_marker(checked, delivery)))
-        else:
-            batch.add_failed(delivery, checked)
+        _route(delivery, batch, summary, max_errors)
     batch.flush()
     result = summary.as_dict()
     _log.info("folder imported", source=source, issue=f"{day:%Y%m%d}", marker=marker,
