@@ -39,6 +39,9 @@ from delphi_signals.epidata.schema import create_schema, engine_for  # noqa: E40
 from delphi_signals.geo import geo_values  # noqa: E402
 from delphi_signals.testing import databases  # noqa: E402
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from results import record  # noqa: E402
+
 TARGET = 2.0
 SOURCE, COUNTY_SIGNAL, STATE_SIGNAL = "bench-api", "county_signal", "state_signal"
 DAYS = pd.date_range("2020-02-01", periods=303)
@@ -160,19 +163,27 @@ def main(argv=None) -> int:
         n = build(url)
         print(f"built {n:,} rows in {time.perf_counter() - started:.1f} s")
         proc, base = serve(url)
-        ratios = []
+        ratios, times_base, times_ours = [], [], []
         for r in range(args.rounds):
             t_base, n_base = baseline(url)
             t_ours, n_ours = ours(base)
             assert n_base == n_ours, (n_base, n_ours)
             ratios.append(t_ours / t_base)
+            times_base.append(t_base)
+            times_ours.append(t_ours)
             print(f"round {r + 1}: {n_ours:,} rows; client + DataFrame {t_ours:.2f} s, driver + DataFrame "
                   f"{t_base:.2f} s, ratio {t_ours / t_base:.2f}")
         ratio = statistics.median(ratios)
         met = ratio <= TARGET
         print(f"one-million-row query: ours / driver = {ratio:.2f} (target <= {TARGET}): {'met' if met else 'MISSED'}")
+        record("api", f"{n_ours:,}-row county query to a DataFrame", ours=statistics.median(times_ours),
+               baseline=statistics.median(times_base), unit="s", ratio=ratio, target=TARGET, better="lower",
+               baseline_name="pymysql driver + DataFrame (ratio: ours / driver)")
         for clients in (1, 8, 32):
-            print(f"small queries, {clients:>2} concurrent clients: {small_queries(base, clients, args.seconds):.0f}/s")
+            rate = small_queries(base, clients, args.seconds)
+            print(f"small queries, {clients:>2} concurrent clients: {rate:.0f}/s")
+            record("api", f"one-state-one-day queries, {clients} concurrent clients", ours=rate, baseline=None,
+                   unit="queries/s", note="one uvicorn worker")
         return 0 if met else 1
     finally:
         if proc is not None:

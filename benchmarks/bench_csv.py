@@ -25,6 +25,9 @@ import delphi_signals as ds
 from delphi_signals.testing import make_cube
 from delphi_signals.testing.io_reference import pandas_read_csv, pandas_write_csvs
 
+sys.path.insert(0, str(Path(__file__).parent))
+from results import record  # noqa: E402
+
 EXPORT_TARGET, READ_TARGET = 10.0, 3.0
 
 
@@ -85,6 +88,13 @@ def main(argv=None) -> int:
         print(f"read    baseline (pd.read_csv per file)   {statistics.median(read_base):8.3f} s   "
               f"ours {statistics.median(read_ours):8.3f} s   ratio {read_ratio:6.1f}x  (target >= {READ_TARGET:.0f}x)"
               f"   values exact: {values_back}")
+        size = f"{args.geos} x {args.days}"
+        record("csv", f"export, county cube {size}", ours=statistics.median(export_ours),
+               baseline=statistics.median(export_base), unit="s", target=EXPORT_TARGET,
+               baseline_name="pandas to_csv per date", note=f"byte-identical: {identical}")
+        record("csv", f"read back, {len(our_paths)} files", ours=statistics.median(read_ours),
+               baseline=statistics.median(read_base), unit="s", target=READ_TARGET,
+               baseline_name="pd.read_csv per file", note=f"values exact: {values_back}")
         ok = identical and values_back and export_ratio >= EXPORT_TARGET and read_ratio >= READ_TARGET
         print("PASS" if ok else "FAIL")
         return 0 if ok else 1

@@ -32,6 +32,7 @@ from delphi_signals.testing import realdata_dir
 
 sys.path.insert(0, str(Path(__file__).parent))
 from oracle import run_oracle  # noqa: E402
+from results import record  # noqa: E402
 
 TARGET = 4.0
 VERSIONS = {"cache": ("vintages/time_series_covid19_{metric}_US__thru_20201111.csv", "2020-11-12"),
@@ -153,6 +154,12 @@ def main(argv=None) -> int:
           f"(runs {', '.join(f'{x:.2f}' for x in bare)})  ratio {bare_ratio:5.1f}x  (reference)")
     print(f"same files: {same_lists}; same rows in every changed file: {same_rows}; new files byte-identical: "
           f"{same_new}")
+    checks = f"same files {same_lists}, same rows {same_rows}, new files identical {same_new}"
+    record("diff", f"full JHU day ({n_files['today']:,} files)", ours=statistics.median(ours),
+           baseline=statistics.median(base), unit="s", target=TARGET,
+           baseline_name="delphi-utils 0.3.24 FilesystemArchiveDiffer", note=checks)
+    record("diff", "same, cache without hash record", ours=statistics.median(bare),
+           baseline=statistics.median(base), unit="s", baseline_name="delphi-utils 0.3.24 FilesystemArchiveDiffer")
     ok = same_lists and same_rows and same_new and ratio >= TARGET and np.isfinite(ratio)
     print("PASS" if ok else "FAIL")
     return 0 if ok else 1

@@ -43,6 +43,9 @@ from delphi_signals.geo.kernels import csr_weighted_sum
 from delphi_signals.indicators.jhu.data_tools import county_cumulative, read_wide_csv
 from delphi_signals.indicators.jhu.pull import state_codes
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from results import record  # noqa: E402
+
 REPO = Path(__file__).resolve().parents[1]
 LEVELS = ("state", "msa", "hrr", "hhs", "nation")
 REAL_LEVELS = ("state", "msa", "hrr", "nation")
@@ -198,6 +201,12 @@ def bench_real(path: Path, rounds: int, blocks: int, calls: int) -> bool:
     per_round = [sum(o.values()) / sum(u.values()) for o, u in zip(oracle_runs, ours_runs[1:])]
     ratio = total_oracle / total_ours
     ok = ratio >= TARGET_REAL
+    for lv in REAL_LEVELS:
+        record("geo", f"real JHU county cube -> {lv}", ours=ours[lv] * 1e3, baseline=oracle[lv] * 1e3, unit="ms",
+               baseline_name="delphi-utils 0.3.24 GeoMapper")
+    record("geo", f"real JHU county cube {cube.sizes['geo']} x {cube.sizes['time']}, every level summed",
+           ours=total_ours * 1e3, baseline=total_oracle * 1e3, unit="ms", target=TARGET_REAL,
+           baseline_name="delphi-utils 0.3.24 GeoMapper", note=f"CPU-time ratio {cpu_ratio:.0f}x")
     print(f"{'sum':7} {total_oracle * 1e3:9.1f} ms {total_ours * 1e3:7.2f} ms {ratio:6.0f}x   "
           f"{sum(oracle_cpu.values()) * 1e3:19.1f} ms {sum(ours_cpu.values()) * 1e3:7.2f} ms {cpu_ratio:5.0f}x")
     print(f"wall ratio per round: {', '.join(f'{r:.0f}x' for r in per_round)}; the target is on wall time "
@@ -262,6 +271,11 @@ def bench_synthetic(args) -> bool:
         failed |= not ok
         oracle_s = oracle.get(level)
         rows.append((level, upstream_s, oracle_s, api_s, kernel_s, api_ratio, kernel_ratio, ok))
+        size = f"{cube.sizes['geo']} x {cube.sizes['time']}"
+        record("geo", f"synthetic {size} -> {level}, public call", ours=api_s * 1e3, baseline=upstream_s * 1e3,
+               unit="ms", target=TARGET_API, baseline_name="pandas merge + groupby (upstream's way)")
+        record("geo", f"synthetic {size} -> {level}, kernel alone", ours=kernel_s * 1e3, baseline=upstream_s * 1e3,
+               unit="ms", target=TARGET_KERNEL, baseline_name="pandas merge + groupby (upstream's way)")
 
     header = f"{'level':7} {'pandas':>9} {'delphi-utils':>12} {'api':>9} {'kernel':>9} {'api x':>8} {'kernel x':>9}"
     print(header)

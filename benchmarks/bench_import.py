@@ -41,6 +41,9 @@ from delphi_signals.epidata import Epidata, schema, store
 from delphi_signals.epidata.importer import import_folder
 from delphi_signals.io import write_csvs
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from results import record  # noqa: E402
+
 IMPORT_TARGET, ASOF_TARGET, AIM_ROWS_PER_SECOND = 5.0, 5.0, 100_000
 SOURCE = "bench-src"
 FIRST_DAY = dt.date(2020, 6, 1)
@@ -357,6 +360,10 @@ def main(argv=None) -> int:
               f"[{'ok' if ratio >= IMPORT_TARGET else 'MISSED'}]")
         print(f"  checked: latest == argmax(issue) over full on both ({full:,} / {latest:,} rows ours, "
               f"{base_full:,} upstream)")
+        record("import", f"CSV import end to end ({ours_rows:,.0f} rows, {args.issues} issues)", ours=ours_rate,
+               baseline=base_rate, unit="rows/s", target=IMPORT_TARGET,
+               baseline_name="upstream v4 load (LOAD DATA + fact-table inserts)",
+               note=f"aim {AIM_ROWS_PER_SECOND:,} rows/s {'met' if ours_rate >= AIM_ROWS_PER_SECOND else 'not met'}")
         if ratio < IMPORT_TARGET:
             failed.append("import ratio")
 
@@ -412,6 +419,9 @@ def main(argv=None) -> int:
                   f"rows answered): ours (to a cube) {ours_median * 1000:.0f} ms, upstream SQL shape "
                   f"{base_median * 1000:.0f} ms (medians of {args.repeat}); ratio {ratio:.1f}x "
                   f"(target >= {ASOF_TARGET:.0f}x) [{verdict}]; same answer: {same}", flush=True)
+            record("import", f"as_of fetch ({label}), {len(expected):,} rows answered", ours=ours_median * 1e3,
+                   baseline=base_median * 1e3, unit="ms", target=ASOF_TARGET if gated else None,
+                   baseline_name="upstream MAX(issue) GROUP BY query", note=f"same answer: {same}")
             if gated and ratio < ASOF_TARGET:
                 failed.append(f"as_of ratio ({label})")
             if not same:

@@ -25,6 +25,9 @@ import sqlalchemy as sa
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from delphi_signals.analytics.meta import update_meta  # noqa: E402
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from results import record  # noqa: E402
 from delphi_signals.epidata import store  # noqa: E402
 from delphi_signals.epidata.schema import create_schema, engine_for  # noqa: E402
 
@@ -121,6 +124,9 @@ def main(argv=None) -> int:
     inc_median, full_median = statistics.median(incrementals), statistics.median(fulls)
     ratio = full_median / inc_median
     ok = ratio >= TARGET and rows >= 10_000_000 and pairs >= 50
+    record("meta", f"metadata cache after one new day ({rows:,} rows, {pairs} pairs)", ours=inc_median,
+           baseline=full_median, unit="s", target=TARGET, baseline_name="full recompute (upstream's way)",
+           note="incremental cache == full cache")
     print(f"bench_meta (MariaDB): {rows:,} rows in epimetric_latest over {pairs} (source, signal) pairs")
     print(f"  full recompute      median {full_median:8.3f} s  (rounds: {', '.join(f'{s:.2f}' for s in fulls)})")
     print(f"  incremental update  median {inc_median:8.3f} s  (rounds: {', '.join(f'{s:.3f}' for s in incrementals)})")

@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from results import record  # noqa: E402
 
 N_GEO, N_DAYS, NAN_FRACTION = 3_300, 1_100, 0.05
 FLOOR_LIMIT = 2.0
@@ -146,6 +147,9 @@ def main(argv=None) -> int:
     ratio = ours_t / lib_t
     print(f"moving_average vs numbagg.move_mean: ours {ours_t * 1e3:.1f} ms, numbagg {lib_t * 1e3:.1f} ms, "
           f"ours/numbagg {ratio:.2f} (limit {FLOOR_LIMIT}); same NaN {same_nan}, max rel diff {rel:.1e}")
+    record("smooth", f"moving average, {N_GEO} x {N_DAYS}, 1 thread", ours=ours_t * 1e3, baseline=lib_t * 1e3,
+           unit="ms", ratio=ratio, target=FLOOR_LIMIT, better="lower",
+           baseline_name="numbagg.move_mean (ratio: ours / numbagg)", note=f"same NaN {same_nan}, max rel {rel:.0e}")
     if ratio > FLOOR_LIMIT or not same_nan:
         failures.append("moving_average vs numbagg")
 
@@ -171,6 +175,9 @@ def main(argv=None) -> int:
                       f"(value+stderr+sample_size+codes), value only {kernel_t * 1e3:.1f} ms; "
                       f"speed-up {ratio:,.0f}x cube API, {oracle_t / kernel_t:,.0f}x value only "
                       f"(target {case.target:,}x); same NaN {same_nan}, max rel diff {rel:.1e}")
+                record("smooth", f"{name}, {N_GEO} x {N_DAYS}, cube API", ours=api_t, baseline=oracle_t, unit="s",
+                       target=case.target, baseline_name="delphi-utils 0.3.24 Smoother" + scaled,
+                       note=f"same NaN {same_nan}, max rel {rel:.0e}")
                 if ratio < case.target or not same_nan or rel > 1e-9:
                     failures.append(name)
 

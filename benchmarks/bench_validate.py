@@ -102,6 +102,7 @@ def main() -> int:
     args = parser.parse_args()
     logging.getLogger("delphi_signals").setLevel(logging.WARNING)
     from oracle import run_oracle
+    from results import record
 
     workdir = Path(args.workdir or tempfile.mkdtemp(prefix="bench_validate_"))
     try:
@@ -146,6 +147,9 @@ def main() -> int:
             for label, a, b in (("errors", our_errors, their_errors), ("warnings", our_warnings, their_warnings)):
                 print(f"  {label} only ours: {sorted(set(a) - set(b))[:10]}")
                 print(f"  {label} only upstream: {sorted(set(b) - set(a))[:10]}")
+        record("validate", f"static checks, {n_files:,} real JHU files", ours=mine, baseline=theirs, unit="s",
+               target=TARGET, baseline_name="delphi-utils 0.3.24 StaticValidator",
+               note=f"same failures as upstream: {same}")
         return 0 if same and ratio >= TARGET else 1
     finally:
         if not args.keep and args.workdir is None:
