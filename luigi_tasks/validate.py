@@ -3,6 +3,10 @@
 Target: ``reports/<source>/<YYYYMMDD>_validation.json``, written (atomically) only when nothing blocks. A
 blocked export writes ``<YYYYMMDD>_validation.failed.json`` instead and fails the task with
 :class:`~delphi_signals.errors.ValidationError`, so the target stays absent and delivery never starts.
+
+The dynamic checks compare the export with what the source already published: the archive cache by default,
+or the epidata database with ``"reference": "database"`` in the ``validation.common`` params (what the database
+held of issues before this one, as upstream's validator asks the API).
 """
 
 from __future__ import annotations
@@ -11,8 +15,8 @@ from pathlib import Path
 
 import luigi
 
-from delphi_signals.errors import ValidationError
-from delphi_signals.validate import validate_export
+from delphi_signals.errors import InputError, ValidationError
+from delphi_signals.validate import DatabaseReference, validate_export
 
 from .config import DelphiSignals
 from .indicator import Export, SourceTask, params_for
@@ -30,6 +34,17 @@ def reference_dir(source: str) -> Path | None:
     return path if path.is_dir() else None
 
 
+def reference_for(source: str, date, validation: dict) -> dict:
+    """``validate_export``'s reference argument from ``validation.common.reference`` (archive or database)."""
+    kind = (validation.get("common") or {}).get("reference", "archive")
+    if kind == "archive":
+        return {"reference_dir": reference_dir(source)}
+    if kind == "database":
+        return {"reference": DatabaseReference(DelphiSignals().database_url(), source, before=date)}
+    raise InputError(f"validation.common.reference must be 'archive' or 'database', got {kind!r}",
+                     field="reference")
+
+
 class Validate(SourceTask):
     """Validate one issue's export of a source; errors (unless suppressed or dry run) fail the task."""
 
@@ -45,9 +60,9 @@ class Validate(SourceTask):
     def run(self):
         self.set_status_message("validating")
         export_dir = Path(self.input().path).parent
-        report = validate_export(export_dir, source=self.source, issue_date=self.date,
-                                 validation=validation_params(self.source, self.date),
-                                 reference_dir=reference_dir(self.source))
+        validation = validation_params(self.source, self.date)
+        report = validate_export(export_dir, source=self.source, issue_date=self.date, validation=validation,
+                                 **reference_for(self.source, self.date, validation))
         if report.blocking:
             report.write(self._report_path(".failed.json"))
             raise ValidationError(f"{self.source} {self.date}: {len(report.unsuppressed_errors)} unsuppressed "

@@ -39,7 +39,7 @@ import pandas as pd
 from ..errors import InputError
 from ..io.csv_reader import COLUMN_TARGETS, REQUIRED_COLUMNS
 from ..io.filenames import parse_filename
-from ..io.parsing import _EXACT_POWERS, OK, TARGET_GEO, TARGET_IGNORE, decode_geo_keys, parse_body
+from ..io.parsing import _EXACT_POWERS, OK, TARGET_GEO, TARGET_IGNORE, parse_body
 from ..nancodes import repair_codes
 from ..timeaxis import format_weeks, week_start
 

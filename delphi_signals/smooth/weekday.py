@@ -35,9 +35,12 @@ from . import weekday_kernels as kernels
 DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 PENALTY = 10.0
 """Upstream's hard-coded lambda (it multiplies the penalty twice)."""
+TOO_FEW_DAYS = 4
+"""Status of a series with fewer than 7 usable days: not fitted (its effects are NaN, its report empty)."""
 STATUS = {kernels.CONVERGED: "converged", kernels.MAX_STEPS: "step budget exhausted",
           kernels.STALLED: "no step reduced the residual (degenerate or unbounded problem)",
-          kernels.NEAR_OPTIMUM: "converged to within 100 times the tolerances (rounding stopped progress)"}
+          kernels.NEAR_OPTIMUM: "converged to within 100 times the tolerances (rounding stopped progress)",
+          TOO_FEW_DAYS: "fewer than 7 days with counts and a positive denominator (not fitted)"}
 """What each ``status`` code of a fit means; 0 and 3 count as converged."""
 FEASIBILITY_TOL = 1e-9
 """Dual residual limit, relative to ``c + max(num) / T`` (the scale of the gradient)."""
@@ -104,11 +107,13 @@ def solve_weekday(num, den, dayofweek, *, penalty=PENALTY, tol=1e-11, max_steps=
     parallel : bool
         Fit the series on numba's threads (``False``: on the calling thread only).
 
+    A series with fewer than 7 usable days is not fitted: its status is :data:`TOO_FEW_DAYS` and its
+    ``beta`` NaN, and the other series are fitted as usual.
+
     Raises
     ------
     InputError
-        Fewer than 4 days, a series with fewer than 7 usable days, shapes that disagree, or a day of week
-        outside 0..6.
+        A time axis shorter than 7 days, shapes that disagree, or a day of week outside 0..6.
 
     Examples
     --------
@@ -124,26 +129,26 @@ def solve_weekday(num, den, dayofweek, *, penalty=PENALTY, tol=1e-11, max_steps=
                          f"{den_rows.shape}")
     shape = num_rows.shape
     t = shape[-1]
-    if t < 4:
-        raise InputError(f"weekday fit needs at least 4 days of totals, got {t}")
+    if t < 7:
+        raise InputError(f"weekday fit needs at least 7 days, got {t}")
     dow = kernel_ready(dayofweek, np.int64)
     if dow.shape != (t,) or dow.min() < 0 or dow.max() > 6:
         raise InputError(f"dayofweek must hold {t} values in 0..6 (Monday = 0)")
     num_rows = kernel_ready(num_rows.reshape(-1, t), np.float64)
     den_rows = kernel_ready(den_rows.reshape(-1, t), np.float64)
     use = ~np.isnan(num_rows) & ~np.isnan(den_rows) & (den_rows > 0)
-    usable = use.sum(axis=1)
-    if (usable < 7).any():
-        bad = np.flatnonzero(usable < 7)
-        raise InputError(f"weekday fit needs at least 7 days with counts and a positive denominator; series "
-                         f"{bad[:5].tolist()} have {usable[bad[:5]].tolist()}")
-    num_rows = np.where(use, num_rows, 0.0)
-    den_rows = np.where(use, den_rows, 0.0)
-    beta = np.empty((num_rows.shape[0], 6 + t))
-    info = np.empty((num_rows.shape[0], 5))
-    solver = kernels.solve_parallel if parallel and num_rows.shape[0] > 1 else kernels.solve_serial
-    solver(num_rows, den_rows, dow, float(penalty) ** 2 / (t - 2), float(tol), FEASIBILITY_TOL, int(max_steps),
-           beta, info)
+    fit = use.sum(axis=1) >= 7
+    num_rows = np.where(use, num_rows, 0.0)[fit]
+    den_rows = np.where(use, den_rows, 0.0)[fit]
+    beta = np.full((len(fit), 6 + t), np.nan)
+    info = np.full((len(fit), 5), np.nan)
+    info[:, :2] = (TOO_FEW_DAYS, 0)
+    if fit.any():
+        fitted_beta, fitted_info = np.empty((num_rows.shape[0], 6 + t)), np.empty((num_rows.shape[0], 5))
+        solver = kernels.solve_parallel if parallel and num_rows.shape[0] > 1 else kernels.solve_serial
+        solver(num_rows, den_rows, dow, float(penalty) ** 2 / (t - 2), float(tol), FEASIBILITY_TOL,
+               int(max_steps), fitted_beta, fitted_info)
+        beta[fit], info[fit] = fitted_beta, fitted_info
     lead = shape[:-1]
     return WeekdayFits(beta=beta.reshape(*lead, 6 + t), status=info[:, 0].astype(np.int64).reshape(lead),
                        steps=info[:, 1].astype(np.int64).reshape(lead), gradient_norm=info[:, 2].reshape(lead),
@@ -198,7 +203,8 @@ def fit_weekday(num, den, *, penalty=PENALTY, by=None, on_failure="zero", parall
         ``None``: one fit on the totals summed over every dim but time (upstream's national fit).
         ``"geo"`` (or another dim): one fit per entry of that dim, all in one solver call.
     on_failure : {"zero", "raise"}
-        A fit that does not converge: ``"zero"`` (upstream's behaviour) logs an error, flags it
+        A fit that does not converge, or a series with fewer than 7 usable days (not fitted, status
+        :data:`TOO_FEW_DAYS`): ``"zero"`` (upstream's behaviour) logs an error, flags it
         ``converged=False`` and sets its effects to 0 (no adjustment); ``"raise"`` raises
         :class:`WeekdayFitError`.
     parallel : bool

@@ -29,12 +29,13 @@ from .checks_static import check_file, check_file_list, check_names, check_unrea
 from ..log import progress
 from .files import FileRows, export_files, in_window, read_export_file, rows_frame
 from .params import ValidationParams, read_params
-from .reference import ArchiveReference, EmptyReference, ReferenceData
+from .reference import ArchiveReference, DatabaseReference, EmptyReference, ReferenceData
 from .report import ValidationFailure, ValidationReport
 from .suppress import Suppression, parse_suppressions
 
 __all__ = [
-    "ArchiveReference", "EmptyReference", "ReferenceData", "Suppression", "ValidationFailure", "ValidationParams",
+    "ArchiveReference", "DatabaseReference", "EmptyReference", "ReferenceData", "Suppression", "ValidationFailure",
+    "ValidationParams",
     "ValidationReport", "check_static", "parse_suppressions", "read_params", "validate_export",
 ]
 

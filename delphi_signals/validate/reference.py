@@ -1,8 +1,8 @@
 """What this system already published, as the dynamic checks' reference (upstream asks the remote API).
 
-Any object with the three methods of :class:`ReferenceData` serves; :class:`ArchiveReference` reads the
-archive cache (a flat folder of published CSVs named as the export names them). A database reference can be
-plugged in later by implementing the same three methods.
+Any object with the three methods of :class:`ReferenceData` serves: :class:`ArchiveReference` reads the
+archive cache (a flat folder of published CSVs named as the export names them), :class:`DatabaseReference`
+the epidata database as it stood before the issue being validated (what upstream's validator asks the API).
 """
 
 from __future__ import annotations
@@ -93,3 +93,93 @@ class ArchiveReference:
     def rows(self, combo: Combo, start: dt.date, end: dt.date) -> pd.DataFrame:
         metas = [m for m in self._files.get(combo, []) if start <= m.time.date() <= end]
         return rows_frame([read_export_file(m) for m in metas])[REFERENCE_COLUMNS]
+
+
+class DatabaseReference:
+    """The epidata database as the reference: what ``source`` had published before the issue ``before``.
+
+    ``combos`` and ``latest`` read the time values of the source's stored issues up to the day before
+    ``before`` (every issue when ``before`` is None); ``rows`` is :meth:`Epidata.fetch` with ``as_of`` that
+    day, so validating a past issue again compares it with what was known then, not with its own rows.
+
+    Parameters
+    ----------
+    db : str, sqlalchemy.engine.Engine or Epidata
+        The database.
+    source : str
+        The data source being validated.
+    before : date-like, optional
+        The issue date of the export being validated.
+
+    Examples
+    --------
+    >>> from delphi_signals.epidata import Epidata, store
+    >>> db = Epidata("sqlite://")
+    >>> rows = pd.DataFrame({"source": "src", "signal": "sig", "geo_type": "state", "geo_value": ["ca", "ny"],
+    ...                      "time_type": "day", "time_value": 20201129, "issue": 20201130, "lag": 1,
+    ...                      "value": [1.0, 2.0], "stderr": None, "sample_size": None, "missing_value": 0,
+    ...                      "missing_stderr": 1, "missing_sample_size": 1})
+    >>> with store.locked_transaction(db.engine) as conn:
+    ...     _ = store.load_rows(conn, rows)
+    >>> ref = DatabaseReference(db, "src", before="2020-12-01")
+    >>> ref.combos(dt.date(2020, 11, 1), dt.date(2020, 11, 30)), ref.latest(("state", "sig", "day"))
+    ({('state', 'sig', 'day')}, datetime.date(2020, 11, 29))
+    >>> DatabaseReference(db, "src", before="2020-11-30").combos(dt.date(2020, 11, 1), dt.date(2020, 11, 30))
+    set()
+    """
+
+    def __init__(self, db, source: str, before=None):
+        from ..epidata import Epidata
+
+        self.db = db if isinstance(db, Epidata) else Epidata(db)
+        self.source = source
+        self.as_of = None if before is None else (pd.Timestamp(before) - pd.Timedelta(days=1)).date()
+        self._times = self._published_times()
+
+    def _published_times(self) -> dict[Combo, pd.DatetimeIndex]:
+        import sqlalchemy as sa
+
+        from ..epidata import schema
+        from ..epidata.query import time_int
+        from ..timeaxis import parse_time_values
+
+        full, sig, geo = schema.epimetric_full, schema.signal_dim, schema.geo_dim
+        times: dict[Combo, pd.DatetimeIndex] = {}
+        with self.db.engine.connect() as conn:
+            for time_type in ("day", "week"):
+                query = (sa.select(sig.c.signal, geo.c.geo_type, full.c.time_value).distinct()
+                         .select_from(full.join(sig, sig.c.signal_key_id == full.c.signal_key_id)
+                                      .join(geo, geo.c.geo_key_id == full.c.geo_key_id))
+                         .where(sig.c.source == self.source, full.c.time_type == time_type))
+                if self.as_of is not None:
+                    query = query.where(full.c.issue <= time_int(self.as_of, time_type))
+                found = pd.DataFrame(conn.execute(query).all(), columns=["signal", "geo_type", "time_value"])
+                for (signal, geo_type), part in found.groupby(["signal", "geo_type"]):
+                    values = parse_time_values(part["time_value"].to_numpy(), time_type)
+                    times[(geo_type, signal, time_type)] = values.sort_values()
+        return times
+
+    def combos(self, start: dt.date, end: dt.date) -> set[Combo]:
+        lo, hi = pd.Timestamp(start), pd.Timestamp(end)
+        return {combo for combo, times in self._times.items() if ((times >= lo) & (times <= hi)).any()}
+
+    def latest(self, combo: Combo) -> dt.date | None:
+        times = self._times.get(combo)
+        return times[-1].date() if times is not None and len(times) else None
+
+    def rows(self, combo: Combo, start: dt.date, end: dt.date) -> pd.DataFrame:
+        from ..cube import to_frame
+
+        geo_type, signal, time_type = combo
+        if not self.combos(start, end) & {combo}:
+            return pd.DataFrame(columns=REFERENCE_COLUMNS)
+        try:
+            cube = self.db.fetch(self.source, signal, geo_type, time_type=time_type, start=start, end=end,
+                                 as_of=self.as_of)
+        except InputError as exc:
+            if "no stored rows match" in str(exc):  # a window holding only deletions
+                return pd.DataFrame(columns=REFERENCE_COLUMNS)
+            raise
+        frame = to_frame(cube)
+        return pd.DataFrame({"geo_id": frame["geo_value"], "time_value": frame["time_value"],
+                             "val": frame["value"], "se": frame["stderr"], "sample_size": frame["sample_size"]})

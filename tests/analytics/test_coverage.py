@@ -10,7 +10,6 @@ import pytest
 from delphi_signals.analytics.coverage import coverage_report, expected_regions, write_coverage
 from delphi_signals.epidata import Epidata
 from jhuversions import VERSIONS, read_counties, rows_for, version_path
-from dbfixtures import db_url  # noqa: F401 (a pytest fixture)
 from metarows import load
 
 D = dt.date

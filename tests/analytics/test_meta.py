@@ -11,7 +11,6 @@ import sqlalchemy as sa
 
 from delphi_signals.analytics.meta import FIELDS, read_cache
 from delphi_signals.epidata import Epidata, delete_batch
-from dbfixtures import db_url  # noqa: F401 (a pytest fixture)
 from metarows import batch, latest_rows, load, reference_meta
 
 STATES = ["ca", "ny", "pa", "tx"]

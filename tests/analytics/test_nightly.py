@@ -16,35 +16,23 @@ from metarows import batch, load
 from slackserver import recording_server
 
 RUN = dt.date(2020, 6, 10)
-OPTIONS = [("delphi_signals", "data_root"), ("delphi_signals", "db_url"), ("nightly", "staleness_config"),
-           ("nightly", "slack_webhook_url"), ("nightly", "coverage_signals")]
 
 
 @pytest.fixture
-def nightly_setup(tmp_path):
-    config = luigi.configuration.get_config()
-    saved = {option: config.get(*option, None) for option in OPTIONS}
+def nightly_setup(tmp_path, luigi_settings):
     url = f"sqlite:///{tmp_path / 'epidata.sqlite'}"
     db = Epidata(url)
     load(db.engine, batch("src", "fresh", "state", ["ca", "ny"], [20200607, 20200608, 20200609], 20200610))
     load(db.engine, batch("src", "stale", "state", ["ca"], [20200601], 20200602))
     params = tmp_path / "sircal.json"
     params.write_text(json.dumps({"sources": {"src": {"max_age": 3, "maintainers": ["U1"]}}}))
-    config.set("delphi_signals", "data_root", str(tmp_path / "var"))
-    config.set("delphi_signals", "db_url", url)
-    config.set("nightly", "staleness_config", str(params))
-    config.set("nightly", "coverage_signals", json.dumps({"src": ["fresh", "stale"]}))
-    luigi.task_register.Register.clear_instance_cache()
     with recording_server() as (hook, received):
-        config.set("nightly", "slack_webhook_url", hook)
+        luigi_settings({("delphi_signals", "data_root"): str(tmp_path / "var"), ("delphi_signals", "db_url"): url,
+                        ("nightly", "staleness_config"): str(params),
+                        ("nightly", "coverage_signals"): json.dumps({"src": ["fresh", "stale"]}),
+                        ("nightly", "slack_webhook_url"): hook})
         yield {"root": tmp_path / "var", "url": url, "params": params, "received": received, "db": db}
     db.engine.dispose()
-    for (section, key), value in saved.items():
-        if value is None:
-            config.remove_option(section, key)
-        else:
-            config.set(section, key, value)
-    luigi.task_register.Register.clear_instance_cache()
 
 
 def test_nightly_writes_reports_and_exits_1_on_complaints(nightly_setup):

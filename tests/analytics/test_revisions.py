@@ -12,7 +12,6 @@ from delphi_signals.analytics.revisions import completeness_by_lag, plot_revisio
 from delphi_signals.epidata import Epidata
 from delphi_signals.errors import InputError
 from jhuversions import VERSIONS, read_counties, rows_for, version_path
-from dbfixtures import db_url  # noqa: F401 (a pytest fixture)
 from metarows import load
 
 NC = {"37": "nc"}

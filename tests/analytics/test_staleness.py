@@ -11,7 +11,6 @@ from delphi_signals.analytics.staleness import (Complaint, check_all, check_conf
                                                 slack_messages)
 from delphi_signals.epidata import Epidata
 from delphi_signals.errors import DelphiSignalsError, InputError
-from dbfixtures import db_url  # noqa: F401 (a pytest fixture)
 from metarows import batch, load
 from slackserver import recording_server
 

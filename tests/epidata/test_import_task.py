@@ -25,20 +25,10 @@ DAY = dt.date(2020, 3, 5)
 
 
 @pytest.fixture
-def configured(tmp_path, db_url):
+def configured(tmp_path, db_url, luigi_settings):
     """``[delphi_signals]`` pointing at a fresh data root and the test's database; restored afterwards."""
-    config = luigi.configuration.get_config()
-    saved = {key: config.get("delphi_signals", key, None) for key in ("data_root", "db_url")}
-    config.set("delphi_signals", "data_root", str(tmp_path / "var"))
-    config.set("delphi_signals", "db_url", db_url)
-    luigi.task_register.Register.clear_instance_cache()
-    yield tmp_path / "var", db_url
-    for key, value in saved.items():
-        if value is None:
-            config.remove_option("delphi_signals", key)
-        else:
-            config.set("delphi_signals", key, value)
-    luigi.task_register.Register.clear_instance_cache()
+    luigi_settings({("delphi_signals", "data_root"): str(tmp_path / "var"), ("delphi_signals", "db_url"): db_url})
+    return tmp_path / "var", db_url
 
 
 def deliver(root: Path, folder: str, name: str, content: str) -> Path:

@@ -156,7 +156,7 @@ INDICATOR = Indicator(source=SOURCE, package=__name__, signals=CATALOGUE, raw_in
 
 
 @pytest.fixture
-def toy_indicator(tmp_path, monkeypatch):
+def toy_indicator(tmp_path, monkeypatch, luigi_settings):
     """A package with its entry point on a temporary ``sys.path`` entry: found, never installed."""
     site = tmp_path / "site"
     (site / "toy_indicator").mkdir(parents=True)
@@ -169,14 +169,8 @@ def toy_indicator(tmp_path, monkeypatch):
     data = tmp_path / "toy.csv"
     pd.DataFrame({"geo_value": ["ca", "ca", "ny", "ny"], "time_value": ["2020-06-01", "2020-06-02"] * 2,
                   "value": [10.0, 12.0, 5.0, 7.0]}).to_csv(data, index=False)
-    config = luigi.configuration.get_config()
-    config.set("delphi_signals", "data_root", str(tmp_path / "var"))
-    config.set("toy-source", "base_url", str(data))
-    luigi.task_register.Register.clear_instance_cache()
-    yield tmp_path / "var"
-    config.remove_option("toy-source", "base_url")
-    config.remove_option("delphi_signals", "data_root")
-    luigi.task_register.Register.clear_instance_cache()
+    luigi_settings({("delphi_signals", "data_root"): str(tmp_path / "var"), ("toy-source", "base_url"): str(data)})
+    return tmp_path / "var"
 
 
 def test_a_toy_indicator_in_another_package_runs_through_luigi_unchanged(toy_indicator):

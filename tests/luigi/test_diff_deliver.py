@@ -22,27 +22,15 @@ DRY_RUN = {"validation": {"common": {"dry_run": True}}}
 
 
 @pytest.fixture
-def data_root(tmp_path):
-    config = luigi.configuration.get_config()
-    keys = [("delphi_signals", "data_root"), ("delphi_signals", "params_dir"), ("jhu-csse", "base_url"),
-            ("jhu-csse", "export_start_date")]
-    saved = {key: config.get(*key, None) for key in keys}
-    config.set("delphi_signals", "data_root", str(tmp_path / "var"))
-    config.set("delphi_signals", "params_dir", str(tmp_path / "params"))
+def data_root(tmp_path, luigi_settings):
     # these tests are about diffing and delivery: the validator runs (Diff requires Validate) in dry-run mode,
     # since a few days of demo export cannot fill upstream's 14-day validation span
     (tmp_path / "params").mkdir()
     (tmp_path / "params" / "jhu-csse.json").write_text(json.dumps(DRY_RUN))
-    config.set("jhu-csse", "base_url", "demo")
-    config.set("jhu-csse", "export_start_date", "2020-04-05")
-    luigi.task_register.Register.clear_instance_cache()
-    yield tmp_path / "var"
-    for key, value in saved.items():
-        if value is None:
-            config.remove_option(*key)
-        else:
-            config.set(*key, value)
-    luigi.task_register.Register.clear_instance_cache()
+    luigi_settings({("delphi_signals", "data_root"): str(tmp_path / "var"),
+                    ("delphi_signals", "params_dir"): str(tmp_path / "params"),
+                    ("jhu-csse", "base_url"): "demo", ("jhu-csse", "export_start_date"): "2020-04-05"})
+    return tmp_path / "var"
 
 
 def build(*tasks):

@@ -21,25 +21,14 @@ DATES = [dt.date(2020, 11, 29), dt.date(2020, 11, 30)]
 
 
 @pytest.fixture
-def pipeline_config(tmp_path):
+def pipeline_config(tmp_path, luigi_settings):
     url, drop = mariadb_database()
-    config = luigi.configuration.get_config()
-    settings = {("delphi_signals", "data_root"): str(tmp_path / "var"), ("delphi_signals", "db_url"): url,
+    luigi_settings({("delphi_signals", "data_root"): str(tmp_path / "var"), ("delphi_signals", "db_url"): url,
                 ("delphi_signals", "params_dir"): str(tmp_path / "params"), ("hhs", "base_url"): "demo",
                 ("hhs", "export_start_date"): "2020-11-01", ("pipeline", "sources"): "hhs",
                 ("pipeline", "first_date"): DATES[0].isoformat(),
-                ("nightly", "staleness_config"): str(REPO / "sir_complainsalot.json")}
-    saved = {key: config.get(*key, None) for key in settings}
-    for key, value in settings.items():
-        config.set(*key, value)
-    luigi.task_register.Register.clear_instance_cache()
+                ("nightly", "staleness_config"): str(REPO / "sir_complainsalot.json")})
     yield tmp_path / "var", url
-    for key, value in saved.items():
-        if value is None:
-            config.remove_option(*key)
-        else:
-            config.set(*key, value)
-    luigi.task_register.Register.clear_instance_cache()
     drop()
 
 
@@ -133,7 +122,7 @@ def webhook():
     server.shutdown()
 
 
-def test_a_failed_task_posts_a_notice_and_every_task_logs_time_and_memory(tmp_path, webhook):
+def test_a_failed_task_posts_a_notice_and_every_task_logs_time_and_memory(tmp_path, webhook, luigi_settings):
     import logging
 
     from luigi_tasks import Export
@@ -144,21 +133,13 @@ def test_a_failed_task_posts_a_notice_and_every_task_logs_time_and_memory(tmp_pa
     logging.getLogger("delphi_signals").addHandler(collector)
 
     url, received = webhook
-    config = luigi.configuration.get_config()
-    settings = {("delphi_signals", "data_root"): str(tmp_path / "var"), ("nightly", "slack_webhook_url"): url,
-                ("hhs", "base_url"): str(tmp_path / "missing.json")}
-    saved = {key: config.get(*key, None) for key in settings}
-    for key, value in settings.items():
-        config.set(*key, value)
-    luigi.task_register.Register.clear_instance_cache()
+    luigi_settings({("delphi_signals", "data_root"): str(tmp_path / "var"), ("nightly", "slack_webhook_url"): url,
+                    ("hhs", "base_url"): str(tmp_path / "missing.json")})
     try:
         result = luigi.build([Export(source="hhs", date=dt.date(2020, 11, 30))], local_scheduler=True,
                              detailed_summary=True)
     finally:
         logging.getLogger("delphi_signals").removeHandler(collector)
-        for key, value in saved.items():
-            config.remove_option(*key) if value is None else config.set(*key, value)
-        luigi.task_register.Register.clear_instance_cache()
     assert result.status.name == "FAILED"
     assert len(received) == 1 and "Pull" in received[0]["text"] and "failed" in received[0]["text"]
     failed = [json.loads(line) for line in lines if '"task failed"' in line]

@@ -17,24 +17,13 @@ DATE = dt.date(2020, 4, 15)
 
 
 @pytest.fixture
-def data_root(tmp_path):
-    config = luigi.configuration.get_config()
-    demo_sources = ("jhu-csse", "hhs", "nchs-mortality")
-    saved = {(section, key): config.get(section, key, None) for section, key in
-             [("delphi_signals", "data_root")] + [(source, key) for source in demo_sources
-                                                   for key in ("base_url", "export_start_date")]}
-    config.set("delphi_signals", "data_root", str(tmp_path / "var"))
-    for source in demo_sources:
-        config.set(source, "base_url", "demo")
-        config.set(source, "export_start_date", "")  # the whole demo history (luigi.cfg's demo window is recent)
-    luigi.task_register.Register.clear_instance_cache()
-    yield tmp_path / "var"
-    for (section, key), value in saved.items():
-        if value is None:
-            config.remove_option(section, key)
-        else:
-            config.set(section, key, value)
-    luigi.task_register.Register.clear_instance_cache()
+def data_root(tmp_path, luigi_settings):
+    settings = {("delphi_signals", "data_root"): str(tmp_path / "var")}
+    for source in ("jhu-csse", "hhs", "nchs-mortality"):
+        settings[(source, "base_url")] = "demo"
+        settings[(source, "export_start_date")] = ""  # the whole demo history (luigi.cfg's demo window is recent)
+    luigi_settings(settings)
+    return tmp_path / "var"
 
 
 def test_local_scheduler_builds_pull_and_export(data_root):
@@ -85,23 +74,11 @@ def test_a_luigid_scheduler_runs_the_same_tasks(data_root, luigid):
     assert (data_root / "export" / "jhu-csse" / "20200320" / "_SUCCESS").exists()
 
 
-def test_hhs_and_nchs_exports_run_on_the_demo(data_root):
-    config = luigi.configuration.get_config()
-    starts = {"hhs": "2020-04-08", "nchs-mortality": "2020-03-22"}  # a few days and weeks keep the test fast
-    saved = {source: config.get(source, "export_start_date", None) for source in starts}
-    for source, start in starts.items():
-        config.set(source, "export_start_date", start)
-    luigi.task_register.Register.clear_instance_cache()
-    try:
-        result = luigi.build([Export(source="hhs", date=DATE), Export(source="nchs-mortality", date=DATE)],
-                             local_scheduler=True, detailed_summary=True)
-    finally:
-        for source, value in saved.items():
-            if value is None:
-                config.remove_option(source, "export_start_date")
-            else:
-                config.set(source, "export_start_date", value)
-        luigi.task_register.Register.clear_instance_cache()
+def test_hhs_and_nchs_exports_run_on_the_demo(data_root, luigi_settings):
+    # a few days and weeks keep the test fast
+    luigi_settings({("hhs", "export_start_date"): "2020-04-08", ("nchs-mortality", "export_start_date"): "2020-03-22"})
+    result = luigi.build([Export(source="hhs", date=DATE), Export(source="nchs-mortality", date=DATE)],
+                         local_scheduler=True, detailed_summary=True)
     assert result.status == LuigiStatusCode.SUCCESS, result.summary_text
     assert (data_root / "demo" / "hhs" / "20200415" / "covid_hosp.json").exists()
     assert (data_root / "demo" / "nchs-mortality" / "20200415" / "nchs_weekly_deaths.csv").exists()

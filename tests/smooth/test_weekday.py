@@ -9,6 +9,7 @@ from delphi_signals.cube import new_cube
 from delphi_signals.errors import InputError
 from delphi_signals.smooth.weekday import (
     STATUS,
+    TOO_FEW_DAYS,
     WeekdayFitError,
     adjust_weekday,
     fit_weekday,
@@ -99,6 +100,25 @@ def test_fit_on_cube_sums_over_regions_and_recovers_planted_effects():
 def test_too_short_series_is_refused():
     with pytest.raises(InputError, match="at least 7 days"):
         fit_weekday_arrays(np.ones(5), np.ones(5), np.arange(5))
+
+
+def test_a_region_with_too_few_days_is_flagged_and_the_others_fitted_as_alone():
+    time = pd.date_range("2020-06-01", periods=28)
+    rng = np.random.default_rng(3)
+    den = rng.uniform(500, 1000, size=(3, 28))
+    num = rng.poisson(den * 0.1 * np.exp(0.2 * (time.day_of_week.to_numpy() == 0))).astype(float)
+    num[1, 5:] = np.nan  # five usable days
+    coords = {"geo": ["01001", "01003", "01005"], "time": time}
+    fits = fit_weekday(xr.DataArray(num, coords=coords), xr.DataArray(den, coords=coords), by="geo")
+    assert fits.converged.values.tolist() == [True, False, True]
+    assert not bool(fits.converged.sel(geo="01003")) and int(fits.status.sel(geo="01003")) == TOO_FEW_DAYS
+    assert (fits.weekday_effect.sel(geo="01003") == 0).all() and fits.attrs["converged"] == 0
+    for geo, row in (("01001", 0), ("01005", 2)):
+        alone = fit_weekday(xr.DataArray(num[row], coords={"time": time}),
+                            xr.DataArray(den[row], coords={"time": time}))
+        np.testing.assert_allclose(fits.weekday_effect.sel(geo=geo).values, alone.weekday_effect.values, atol=1e-9)
+    with pytest.raises(WeekdayFitError, match="01003"):
+        fit_weekday(xr.DataArray(num, coords=coords), xr.DataArray(den, coords=coords), by="geo", on_failure="raise")
 
 
 def jhu_increments(realdata, fips, start, end):

@@ -90,19 +90,11 @@ def test_cli_exit_code_in_a_real_process(folders):
 
 
 @pytest.fixture
-def data_root(folders, tmp_path):
-    config = luigi.configuration.get_config()
-    saved = {key: config.get("delphi_signals", key, None) for key in ("data_root", "params_dir")}
-    config.set("delphi_signals", "data_root", str(tmp_path))
-    config.set("delphi_signals", "params_dir", str(tmp_path / "params"))
-    luigi.task_register.Register.clear_instance_cache()
-    yield tmp_path
-    for key, value in saved.items():
-        if value is None:
-            config.remove_option("delphi_signals", key)
-        else:
-            config.set("delphi_signals", key, value)
-    luigi.task_register.Register.clear_instance_cache()
+def data_root(folders, tmp_path, luigi_settings):
+    luigi_settings({("delphi_signals", "data_root"): str(tmp_path),
+                    ("delphi_signals", "params_dir"): str(tmp_path / "params"),
+                    ("delphi_signals", "db_url"): f"sqlite:///{tmp_path / 'epidata.sqlite'}"})
+    return tmp_path
 
 
 def build():
@@ -133,3 +125,37 @@ def test_task_fails_and_leaves_the_target_absent_when_errors_block(data_root, fo
     luigi.task_register.Register.clear_instance_cache()
     assert build().status == LuigiStatusCode.SUCCESS
     assert (folder / "20201201_validation.json").exists() and not (folder / "20201201_validation.failed.json").exists()
+
+
+def test_task_with_the_database_as_reference_finds_what_the_archive_finds(data_root, folders):
+    """The same published days, once as the archive cache and once imported into the database."""
+    from delphi_signals.epidata.importer import import_folder
+
+    export, cache, params = folders
+    edit(export / f"20201128{SIGNAL}", lambda f: f.assign(val=np.where(f.geo_id == "ca", "99999.0", f.val)))
+    assert build().status == LuigiStatusCode.SUCCESS
+    report = data_root / "reports" / "jhu-csse" / "20201201_validation.json"
+    from_archive = json.loads(report.read_text())["failures"]
+    # a check that compares with the reference catches it
+    assert [(f["check_name"], f["date"]) for f in from_archive if not f["suppressed"]] == [
+        ("check_test_vs_reference_avg_changed", "2020-11-28")]
+
+    receiving = data_root / "receiving" / "issue_20201124" / "jhu-csse"
+    receiving.parent.mkdir(parents=True)
+    cache.rename(receiving)  # the archive cache is gone: only the database knows what was published
+    published = len(list(receiving.glob("*.csv")))
+    assert import_folder(data_root, luigi.configuration.get_config().get("delphi_signals", "db_url"), "jhu-csse",
+                         "2020-11-24")["files_ok"] == published == 14
+    settings = json.loads(params.read_text())
+    settings["validation"]["common"]["reference"] = "database"
+    params.write_text(json.dumps(settings))
+    report.unlink()
+    luigi.task_register.Register.clear_instance_cache()
+    assert build().status == LuigiStatusCode.SUCCESS
+    assert json.loads(report.read_text())["failures"] == from_archive
+
+    settings["validation"]["common"]["reference"] = "the moon"
+    params.write_text(json.dumps(settings))
+    report.unlink()
+    luigi.task_register.Register.clear_instance_cache()
+    assert build().status == LuigiStatusCode.FAILED
