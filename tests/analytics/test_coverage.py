@@ -61,3 +61,29 @@ def test_coverage_latency_and_lag_on_real_versions(db_url, versions, tmp_path):
     for name in ("coverage_png", "latency_png"):
         assert paths[name].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and paths[name].stat().st_size > 5000
     db.engine.dispose()
+
+
+def test_weekly_signal_coverage_latency_and_lag(db_url, tmp_path):
+    """Epiweeks, hand-worked from the MMWR calendar (2020's week 1 starts Sunday 2019-12-29)."""
+    from metarows import batch
+
+    def epiweek(day):
+        return 202000 + (day - D(2019, 12, 29)).days // 7 + 1
+
+    db = Epidata(db_url)
+    load(db.engine, batch("nchs-mortality", "deaths_covid_incidence_num", "state", ["ca", "ny", "pa"],
+                          list(range(202030, 202036)), 202036, time_type="week"))
+    load(db.engine, batch("nchs-mortality", "deaths_covid_incidence_num", "state", ["ca"], [202036], 202037,
+                          time_type="week"))
+    run = D(2020, 9, 9)  # a Wednesday of epiweek 37; the 56-day window starts on Thursday 2020-07-16 (week 29)
+    report = coverage_report(db.engine, run, {"nchs-mortality": ["deaths_covid_incidence_num"]})
+    weeks = {r["time_value"]: r["count"] for r in report["coverage"]}
+    assert list(weeks) == list(range(epiweek(D(2020, 7, 16)), epiweek(run) + 1)) == list(range(202029, 202038))
+    assert weeks == {202029: 0, **{w: 3 for w in range(202030, 202036)}, 202036: 1, 202037: 0}
+    assert {r["time_type"] for r in report["coverage"]} == {"week"} and report["coverage"][1]["expected"] == 60
+    # week 36 ends on Saturday 2020-09-05: four days before the run
+    assert [(r["newest_time_value"], r["newest_day"], r["latency_days"]) for r in report["latency"]] == [
+        (202036, "2020-09-05", 4)]
+    assert [(r["issue"], r["min_lag"], r["rows"]) for r in report["reporting_lag"]] == [(202036, 1, 18), (202037, 1, 1)]
+    paths = write_coverage(report, tmp_path / "reports")
+    assert paths["coverage_png"].stat().st_size > 0 and paths["latency_png"].stat().st_size > 0
