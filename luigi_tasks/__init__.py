@@ -20,8 +20,9 @@ from .diff import Deliver, Diff, delivery_chain
 from .epidata import Delivered, EpidataMarker, Import
 from .indicator import Export, Pull
 from .pipeline import Daily, PipelineConfig, Publish
-from .nightly import CoverageLatency, MetaCache, Nightly, NightlyConfig, Staleness
+from .nightly import CoverageLatency, MetaCache, Nightly, NightlyConfig, RevisionProfiles, Staleness
 from .validate import Validate
 
-__all__ = ["CoverageLatency", "Daily", "DelphiSignals", "Deliver", "Delivered", "Diff", "EpidataMarker", "Export", "Import",
-           "MetaCache", "Nightly", "NightlyConfig", "PipelineConfig", "Publish", "Pull", "SourceConfig", "Staleness", "Validate", "delivery_chain"]
+__all__ = ["CoverageLatency", "Daily", "DelphiSignals", "Deliver", "Delivered", "Diff", "EpidataMarker", "Export",
+           "Import", "MetaCache", "Nightly", "NightlyConfig", "PipelineConfig", "Publish", "Pull", "RevisionProfiles",
+           "SourceConfig", "Staleness", "Validate", "delivery_chain"]

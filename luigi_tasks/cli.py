@@ -337,7 +337,7 @@ def _add_nightly(commands) -> None:
             return EXIT["problems"] if complaints else EXIT["ok"]
         return code
 
-    cmd = commands.add_parser("nightly", help="metadata cache, staleness complaints, coverage and latency "
+    cmd = commands.add_parser("nightly", help="metadata cache, staleness complaints, coverage and latency, revisions "
                               "(exit 1 when there are complaints)")
     cmd.add_argument("--date", type=dt.date.fromisoformat, default=dt.date.today(), help="run date, YYYY-MM-DD")
     cmd.add_argument("--db", default=None, help="database URL (default: [delphi_signals] db_url)")

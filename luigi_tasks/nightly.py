@@ -1,4 +1,4 @@
-"""The nightly analytics as Luigi tasks: metadata cache, Sir Complains-a-lot, coverage and latency.
+"""The nightly analytics as Luigi tasks: metadata cache, Sir Complains-a-lot, coverage and latency, revisions.
 
 Each task writes under ``<data_root>/reports/nightly/<YYYYMMDD>/`` and calls one library function of
 :mod:`delphi_signals.analytics`; its target file is written last, atomically. ``Staleness`` succeeds when
@@ -118,10 +118,34 @@ class CoverageLatency(luigi.Task):
         write_coverage(report, report_folder(self.date))
 
 
+class RevisionProfiles(luigi.Task):
+    """Completeness by lag of the representative signals over the last 56 days' issues: ``revisions.json`` and
+    ``revisions.png`` (see :func:`delphi_signals.analytics.revisions.revision_report`)."""
+
+    date = luigi.DateParameter(description="run date")
+
+    def output(self):
+        return luigi.LocalTarget(report_folder(self.date) / "revisions.json")
+
+    def run(self):
+        from delphi_signals.analytics.coverage import representative_signals
+        from delphi_signals.analytics.revisions import revision_report, write_revision_report
+
+        configured = NightlyConfig().coverage_signals
+        signals = json.loads(configured) if configured else representative_signals()
+        engine = _engine()
+        try:
+            report = revision_report(engine, self.date, signals)
+        finally:
+            engine.dispose()
+        write_revision_report(report, report_folder(self.date))
+
+
 class Nightly(luigi.WrapperTask):
     """Every nightly analytics task of one run date."""
 
     date = luigi.DateParameter(description="run date")
 
     def requires(self):
-        return [MetaCache(date=self.date), Staleness(date=self.date), CoverageLatency(date=self.date)]
+        return [MetaCache(date=self.date), Staleness(date=self.date), CoverageLatency(date=self.date),
+                RevisionProfiles(date=self.date)]

@@ -25,6 +25,7 @@ Examples
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -125,3 +126,91 @@ def plot_revision_profile(profile: pd.DataFrame, path, *, title: str = "Revision
     figure.savefig(tmp, format="png", dpi=100)
     os.replace(tmp, path)
     return path
+
+
+REPORT_GEO_TYPES = ("state", "nation", "hhs", "msa", "hrr", "county")
+"""The geo level a nightly revision report profiles: the first of these the signal is stored at."""
+
+
+def _stored_levels(engine, source: str, signal: str) -> list[tuple[str, str]]:
+    """``(time_type, geo_type)`` pairs stored for a signal in ``epimetric_latest``."""
+    import sqlalchemy as sa
+
+    from ..epidata.schema import epimetric_latest, geo_dim, signal_dim
+
+    query = (sa.select(epimetric_latest.c.time_type, geo_dim.c.geo_type).distinct()
+             .select_from(epimetric_latest.join(signal_dim, signal_dim.c.signal_key_id == epimetric_latest.c.signal_key_id)
+                          .join(geo_dim, geo_dim.c.geo_key_id == epimetric_latest.c.geo_key_id))
+             .where(signal_dim.c.source == source, signal_dim.c.signal == signal))
+    with engine.connect() as conn:
+        return sorted(tuple(row) for row in conn.execute(query).all())
+
+
+def revision_report(engine, run_date, signals: dict, *, days: int = 56, anchor_lag: int = 60) -> dict:
+    """Completeness by lag of each signal over the issues of the last ``days`` days, for the nightly reports.
+
+    For each ``source -> [signal, …]``: the versioned rows of the issues and time values in the window at the
+    first level of :data:`REPORT_GEO_TYPES` the signal is stored at (per time type), every location's
+    :func:`revision_profile` pooled, summarised by :func:`completeness_by_lag`. With the default anchor of 60
+    days (beyond the window) the anchor is the newest issue in it: completeness is "how much of what is known
+    now was known at lag k".
+
+    Returns a JSON-ready dict: ``run_date``, ``days``, ``anchor_lag`` and ``profiles``, one entry per signal
+    and time type with ``geo_type``, ``locations``, ``time_values``, ``issues`` and ``by_lag`` (rows of
+    ``lag, count, median, q10, q90``); a signal not stored has no entry.
+    """
+    from ..epidata import Epidata
+
+    run_date = pd.Timestamp(run_date)
+    first = run_date - pd.Timedelta(days=days - 1)
+    db = Epidata(engine)
+    profiles = []
+    for source, names in signals.items():
+        for signal in names:
+            levels = _stored_levels(db.engine, source, signal)
+            for time_type in sorted({t for t, _ in levels}):
+                stored = {g for t, g in levels if t == time_type}
+                geo_type = next((g for g in REPORT_GEO_TYPES if g in stored), sorted(stored)[0])
+                try:
+                    cube = db.fetch(source, signal, geo_type, time_type=time_type, start=first, end=run_date,
+                                    issues=(first, run_date))
+                except InputError:  # nothing issued in the window
+                    continue
+                pooled = pd.concat([revision_profile(cube, g, anchor_lag=anchor_lag) for g in cube.geo.values],
+                                   ignore_index=True)
+                summary = completeness_by_lag(pooled).reset_index()
+                profiles.append({"source": source, "signal": signal, "time_type": time_type, "geo_type": geo_type,
+                                 "locations": int(cube.sizes["geo"]), "time_values": int(cube.sizes["time"]),
+                                 "issues": int(cube.sizes["issue"]),
+                                 "by_lag": json.loads(summary.round(6).to_json(orient="records"))})
+    return {"run_date": run_date.date().isoformat(), "days": days, "anchor_lag": anchor_lag, "profiles": profiles}
+
+
+def write_revision_report(report: dict, folder) -> dict[str, Path]:
+    """Write ``revisions.json`` and ``revisions.png`` (median completeness by lag, one line per signal)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = {"json": folder / "revisions.json", "png": folder / "revisions.png"}
+    figure = Figure(figsize=(9, 4.5), layout="constrained")
+    FigureCanvasAgg(figure)
+    ax = figure.add_subplot()
+    for profile in report["profiles"]:
+        rows = pd.DataFrame(profile["by_lag"])
+        if not rows.empty:
+            ax.plot(rows["lag"], rows["median"], marker=".",
+                    label=f"{profile['source']}:{profile['signal']} ({profile['geo_type']}, {profile['time_type']})")
+    if report["profiles"]:
+        ax.legend(fontsize="small")
+    ax.axhline(1.0, color="grey", linestyle=":")
+    ax.set_xlabel("lag")
+    ax.set_ylabel("median value ÷ newest value")
+    ax.set_title(f"Completeness by lag, issues of the last {report['days']} days to {report['run_date']}")
+    for key, write in (("png", lambda tmp: figure.savefig(tmp, format="png", dpi=100)),
+                       ("json", lambda tmp: tmp.write_text(json.dumps(report, indent=1)))):
+        tmp = paths[key].with_name(f".{paths[key].name}.tmp-{os.getpid()}")
+        write(tmp)
+        os.replace(tmp, paths[key])
+    return paths

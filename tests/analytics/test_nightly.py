@@ -39,7 +39,8 @@ def test_nightly_writes_reports_and_exits_1_on_complaints(nightly_setup):
     folder = nightly_setup["root"] / "reports" / "nightly" / "20200610"
     assert main(["nightly", "--date", "2020-06-10"]) == 1
     assert sorted(p.name for p in folder.iterdir()) == ["coverage.json", "coverage.png", "latency.png", "meta.json",
-                                                      "staleness.json", "staleness.txt"]
+                                                      "revisions.json", "revisions.png", "staleness.json",
+                                                      "staleness.txt"]
     report = json.loads((folder / "staleness.json").read_text())
     assert [(c["signal"], c["message"]) for c in report["complaints"]] == [("stale", "is 9 days old")]
     assert (folder / "staleness.txt").read_text() == "src::stale (state) is 9 days old; last updated 2020-06-01\n"

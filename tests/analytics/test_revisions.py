@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from delphi_signals.analytics.revisions import completeness_by_lag, plot_revision_profile, revision_profile
+from delphi_signals.analytics.revisions import (
+    completeness_by_lag,
+    plot_revision_profile,
+    revision_profile,
+    revision_report,
+    write_revision_report,
+)
 from delphi_signals.epidata import Epidata
 from delphi_signals.errors import InputError
 from jhuversions import VERSIONS, read_counties, rows_for, version_path
@@ -57,4 +64,33 @@ def test_profile_matches_the_versions(db_url, nc_versions, tmp_path):
         revision_profile(db.fetch("jhu-csse", "confirmed_cumulative_num", "county"), "37141")
     with pytest.raises(InputError, match="geo '99999'"):
         revision_profile(cube, "99999")
+    db.engine.dispose()
+
+
+def test_nightly_report_pools_every_location_as_plain_pandas_does(db_url, nc_versions, tmp_path):
+    """Four real versions of the NC county series as issues; the report's completeness by lag against a plain
+    pandas computation (value ÷ the newest issue's value, per county and day, pooled by lag)."""
+    db = Epidata(db_url)
+    frames = []
+    for suffix, issue in VERSIONS.items():
+        rows = rows_for(nc_versions[suffix], FIRST, LAST, issue, prefixes=NC)
+        frames.append(rows)
+        load(db.engine, rows)
+    run = dt.date(2020, 12, 1)
+    report = revision_report(db.engine, run, {"jhu-csse": ["confirmed_cumulative_num", "not_stored"]}, days=100,
+                             anchor_lag=200)
+    (profile,) = report["profiles"]
+    # pooled over the state level: nc (the report's first level stored); rows_for stores county and state
+    assert (profile["geo_type"], profile["time_type"], profile["issues"]) == ("state", "day", 4)
+    rows = pd.concat(frames)
+    rows = rows[(rows["geo_type"] == "state") & (rows["signal"] == "confirmed_cumulative_num")]
+    newest = rows.sort_values("issue").groupby(["geo_value", "time_value"])["value"].transform("last")
+    expected = (rows["value"] / newest).groupby(rows["lag"]).median()
+    got = pd.DataFrame(profile["by_lag"]).set_index("lag")
+    assert got.index.tolist() == expected.index.tolist()
+    np.testing.assert_allclose(got["median"].to_numpy(), expected.to_numpy(), rtol=1e-6)
+    assert got["count"].tolist() == rows.groupby("lag").size().astype(float).tolist()
+    paths = write_revision_report(report, tmp_path)
+    assert paths["png"].read_bytes()[:4] == b"\x89PNG"
+    assert json.loads(paths["json"].read_text()) == json.loads(json.dumps(report))
     db.engine.dispose()
