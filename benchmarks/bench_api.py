@@ -27,6 +27,7 @@ import sys
 import threading
 import time
 import urllib.request
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -58,10 +59,10 @@ def rows_for(signal: str, geo_type: str, geos) -> pd.DataFrame:
         "missing_value": 0, "missing_stderr": 5, "missing_sample_size": 5})
 
 
-def build(url: str) -> int:
+def build(url: str, n_counties: int = 3300) -> int:
     engine = engine_for(url)
     create_schema(engine)
-    counties = [g for g in geo_values("county") if not g.endswith("000")][:3300]
+    counties = [g for g in geo_values("county") if not g.endswith("000")][:n_counties]
     total = 0
     for frame in (rows_for(COUNTY_SIGNAL, "county", counties), rows_for(STATE_SIGNAL, "state", geo_values("state"))):
         for start in range(0, len(frame), 250_000):
@@ -90,6 +91,23 @@ def serve(url: str):
             time.sleep(0.2)
     proc.kill()
     raise SystemExit("the server did not start")
+
+
+def memory_mb(pid: int, field: str) -> float:
+    """``VmRSS`` (now) or ``VmHWM`` (peak) of a process, in MB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) / 1024
+    raise KeyError(field)
+
+
+def answer_bytes(base: str) -> int:
+    """Size of the JSON body of the one-million-row answer, as it crosses the wire."""
+    first, last = DAYS[0].strftime("%Y%m%d"), DAYS[-1].strftime("%Y%m%d")
+    url = (f"{base}/covidcast/?data_source={SOURCE}&signals={COUNTY_SIGNAL}&time_type=day&geo_type=county"
+           f"&time_values={first}-{last}&geo_value=*")
+    with urllib.request.urlopen(url, timeout=600) as response:
+        return len(response.read())
 
 
 def ours(base: str) -> tuple[float, int]:
@@ -154,15 +172,17 @@ def small_queries(base: str, clients: int, seconds: float) -> float:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--counties", type=int, default=3300, help="counties of the big signal (x 303 days)")
     parser.add_argument("--seconds", type=float, default=5.0, help="per concurrency level of the small queries")
     args = parser.parse_args(argv)
     url, drop = databases.mariadb_database("bench_api")
     proc = None
     try:
         started = time.perf_counter()
-        n = build(url)
+        n = build(url, args.counties)
         print(f"built {n:,} rows in {time.perf_counter() - started:.1f} s")
         proc, base = serve(url)
+        at_rest = memory_mb(proc.pid, "VmRSS")
         ratios, times_base, times_ours = [], [], []
         for r in range(args.rounds):
             t_base, n_base = baseline(url)
@@ -176,6 +196,11 @@ def main(argv=None) -> int:
         ratio = statistics.median(ratios)
         met = ratio <= TARGET
         print(f"one-million-row query: ours / driver = {ratio:.2f} (target <= {TARGET}): {'met' if met else 'MISSED'}")
+        peak, size = memory_mb(proc.pid, "VmHWM"), answer_bytes(base) / 1e6
+        print(f"server memory: {at_rest:.0f} MB at rest, peak {peak:.0f} MB over the rounds, for answers of "
+              f"{size:.0f} MB of JSON each (streamed in batches)")
+        record("api", "server peak memory growth while answering (MB)", ours=peak - at_rest, baseline=None,
+               unit="MB", note=f"{size:.0f} MB JSON answer; {at_rest:.0f} MB at rest")
         record("api", f"{n_ours:,}-row county query to a DataFrame", ours=statistics.median(times_ours),
                baseline=statistics.median(times_base), unit="s", ratio=ratio, target=TARGET, better="lower",
                baseline_name="pymysql driver + DataFrame (ratio: ours / driver)")
