@@ -11,12 +11,10 @@ from __future__ import annotations
 
 import argparse
 import filecmp
-import gc
 import shutil
 import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
@@ -26,7 +24,7 @@ from delphi_signals.testing import make_cube
 from delphi_signals.testing.io_reference import pandas_read_csv, pandas_write_csvs
 
 sys.path.insert(0, str(Path(__file__).parent))
-from results import record  # noqa: E402
+from results import record, timed  # noqa: E402
 
 EXPORT_TARGET, READ_TARGET = 10.0, 3.0
 
@@ -41,13 +39,6 @@ def export_cube(n_geo: int, days: int):
     n[rng.random(n.shape) < 0.05] = np.nan
     return ds.new_cube(cube.geo.values, cube.time.values, cube.value.values, se, n,
                        source="bench", signal="rate_prop", geo_type="county")
-
-
-def timed(fn, *args):
-    gc.collect()
-    t0 = time.perf_counter()
-    out = fn(*args)
-    return time.perf_counter() - t0, out
 
 
 def main(argv=None) -> int:

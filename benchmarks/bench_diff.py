@@ -14,13 +14,11 @@ Run: ``python benchmarks/bench_diff.py [--repeat 3]``. Exit code 1 if the target
 from __future__ import annotations
 
 import argparse
-import gc
 import io
 import shutil
 import statistics
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -32,7 +30,7 @@ from delphi_signals.testing import realdata_dir
 
 sys.path.insert(0, str(Path(__file__).parent))
 from oracle import run_oracle  # noqa: E402
-from results import record  # noqa: E402
+from results import record, timed  # noqa: E402
 
 TARGET = 4.0
 VERSIONS = {"cache": ("vintages/time_series_covid19_{metric}_US__thru_20201111.csv", "2020-11-12"),
@@ -40,7 +38,6 @@ VERSIONS = {"cache": ("vintages/time_series_covid19_{metric}_US__thru_20201111.c
 SEVEN = ["geo_id", "val", "se", "sample_size", "missing_val", "missing_se", "missing_sample_size"]
 
 ORACLE_SCRIPT = """
-import time
 from pathlib import Path
 from delphi_utils.archive import FilesystemArchiveDiffer
 for stray in Path(ARGS["export"]).glob("*.csv.diff"):
@@ -87,13 +84,6 @@ def long_frame(paths) -> pd.DataFrame:
     frame = pd.read_csv(io.StringIO("".join(lines)), dtype={"geo_id": str, "file": str})
     frame[SEVEN[1:]] = frame[SEVEN[1:]].astype(float)
     return frame.set_index(["file", "geo_id"]).sort_index()
-
-
-def timed(fn, *args):
-    gc.collect()
-    t0 = time.perf_counter()
-    out = fn(*args)
-    return time.perf_counter() - t0, out
 
 
 def main(argv=None) -> int:

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import gc
 import shutil
 import statistics
 import sys
@@ -42,7 +41,7 @@ from delphi_signals.epidata.importer import import_folder
 from delphi_signals.io import write_csvs
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from results import record  # noqa: E402
+from results import record, timed  # noqa: E402
 
 IMPORT_TARGET, ASOF_TARGET, AIM_ROWS_PER_SECOND = 5.0, 5.0, 100_000
 SOURCE = "bench-src"
@@ -274,13 +273,6 @@ def copy_to_upstream(server, ours_db: str, upstream_db: str, signal: str) -> Non
                 f" WHERE s.`signal` = %s", (signal,))
         conn.exec_driver_sql(f"ANALYZE TABLE `{upstream_db}`.epimetric_full, `{upstream_db}`.signal_dim, "
                              f"`{upstream_db}`.geo_dim")
-
-
-def timed(fn, *args, **kwargs):
-    gc.collect()
-    started = time.perf_counter()
-    out = fn(*args, **kwargs)
-    return time.perf_counter() - started, out
 
 
 def main(argv=None) -> int:

@@ -1,4 +1,6 @@
-"""One line per measured figure, for ``run_all.py``: each benchmark calls :func:`record` where it prints a ratio.
+"""Timing and recording for the benchmarks: :func:`timed` one call; :func:`record` one measured figure.
+
+Each benchmark calls :func:`record` where it prints a ratio.
 
 A benchmark run on its own prints as before and records nothing. Under ``run_all.py`` the environment variable
 ``DELPHI_SIGNALS_BENCH_RESULTS`` names a JSON-lines file; every :func:`record` appends one object to it, which
@@ -17,14 +19,24 @@ A benchmark run on its own prints as before and records nothing. Under ``run_all
 
 from __future__ import annotations
 
+import gc
 import json
 import math
 import os
+import time
 
 RESULTS_ENV = "DELPHI_SIGNALS_BENCH_RESULTS"
 
 #: how the ratio is formed from the two measurements, by what the unit measures
 LOWER_IS_BETTER = {"s", "ms"}
+
+
+def timed(fn, *args, **kwargs):
+    """``(seconds, result)`` of one call, after a garbage collection so that none falls inside it."""
+    gc.collect()
+    started = time.perf_counter()
+    out = fn(*args, **kwargs)
+    return time.perf_counter() - started, out
 
 
 def record(benchmark: str, figure: str, *, ours: float, baseline: float | None, unit: str,
