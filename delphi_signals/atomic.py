@@ -35,14 +35,44 @@ _RENAME_EXCHANGE = 2
 _libc = None
 
 
-def _renameat2():
+def _libc_function(name: str):
     global _libc
     if _libc is None:
         try:
             _libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
         except OSError:
             _libc = False
-    return getattr(_libc, "renameat2", None) if _libc else None
+    return getattr(_libc, name, None) if _libc else None
+
+
+def _renameat2():
+    return _libc_function("renameat2")
+
+
+def sync_filesystem(path) -> None:
+    """Flush every written file of the file system that holds ``path`` to disk (Linux ``syncfs``; else ``sync``).
+
+    One call after many non-durable writes (``durable=False``) costs far less than an ``fsync`` per file:
+    write a batch of files, call this, then write the record that says the batch is complete.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> write_bytes(folder / "a.csv", b"x", durable=False)
+    >>> sync_filesystem(folder)
+    """
+    syncfs = _libc_function("syncfs")
+    if syncfs is None:
+        os.sync()
+        return
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        if syncfs(fd) != 0:
+            err = ctypes.get_errno()
+            raise OSError(err, os.strerror(err), str(path))
+    finally:
+        os.close(fd)
 
 
 def temp_sibling(path, tag: str = "tmp") -> Path:
