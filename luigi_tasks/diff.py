@@ -98,6 +98,7 @@ class Diff(luigi.Task):
         manifest = {"source": self.source, "issue_date": self.date.isoformat(), "mode": mode,
                     "export_dir": str(export_dir), "cache_issue": cached and cached.isoformat(),
                     "files": files, "counts": counts, "rows": summary["rows"]}
+        atomic.sync_filesystem(staging)  # the diff files (written without fsync) on disk before the manifest
         atomic.write_bytes(staging / "_SUCCESS", json.dumps(manifest, indent=1).encode())
         if final.exists():  # an earlier attempt that never wrote its manifest
             shutil.rmtree(final)

@@ -127,6 +127,7 @@ class Export(SourceTask):
         self.set_status_message("running indicator")
         paths = get_indicator(self.source).run_module(params_for(self.source, self.date, staging))
         summary = manifest(self.source, self.date, paths, started)
+        atomic.sync_filesystem(staging)  # the CSVs (written without fsync) on disk before the manifest vouches
         atomic.write_text(staging / "_SUCCESS", json.dumps(summary, indent=1))
         atomic.swap_dir(staging, final)
         get_logger(__name__, source=self.source).info(
