@@ -372,6 +372,31 @@ def _add_meta(commands) -> None:
     cmd.set_defaults(handler=meta)
 
 
+def _add_status(commands) -> None:
+    """``delphi-signals status [--db URL] [--json]``: where each source stands; exit 1 when something is wrong."""
+
+    def status(args) -> int:
+        from delphi_signals.epidata.schema import engine_for
+        from delphi_signals.status import pipeline_status, status_text
+
+        from .config import DelphiSignals
+
+        settings = DelphiSignals()
+        engine = engine_for(args.db or settings.database_url())
+        try:
+            report = pipeline_status(settings.layout(), engine, _pipeline_sources())
+        finally:
+            engine.dispose()
+        print(json.dumps(report, indent=1) if args.json else status_text(report))
+        return EXIT["problems"] if any(s["problems"] for s in report["sources"]) else EXIT["ok"]
+
+    cmd = commands.add_parser("status", help="where each source stands: export, validation, delivery, import "
+                              "(exit 1 when something is wrong)")
+    cmd.add_argument("--db", default=None, help="database URL (default: [delphi_signals] db_url)")
+    cmd.add_argument("--json", action="store_true", help="the whole state as JSON")
+    cmd.set_defaults(handler=status)
+
+
 def _add_serve(commands) -> None:
     """``delphi-signals serve --db URL [--host H] [--port P] [--workers N]``: the Epidata-compatible API."""
 
@@ -415,6 +440,7 @@ def parser() -> argparse.ArgumentParser:
     _add_import(commands)
     _add_nightly(commands)
     _add_meta(commands)
+    _add_status(commands)
     _add_serve(commands)
     return top
 

@@ -42,7 +42,7 @@ def export_rows(folder: Path) -> pd.DataFrame:
     return pd.concat(frames).rename(columns={"geo_id": "geo_value"})
 
 
-def test_two_issues_under_luigid_on_mariadb_then_a_rerun_does_nothing(pipeline_config, luigid):
+def test_two_issues_under_luigid_on_mariadb_then_a_rerun_does_nothing(pipeline_config, luigid, capsys):
     root, url = pipeline_config
     args = ["run", "--source", "hhs", "--date", "2020-11-30", "--days", "2", "--workers", "2",
             "--scheduler-url", luigid]
@@ -53,7 +53,7 @@ def test_two_issues_under_luigid_on_mariadb_then_a_rerun_does_nothing(pipeline_c
         done = json.load(response)["response"].values()
     names = {task["name"] for task in done}
     assert {"Daily", "Publish", "Deliver", "Diff", "Validate", "Export", "Pull", "Nightly", "MetaCache",
-            "Staleness", "CoverageLatency"} <= names
+            "Staleness", "CoverageLatency", "RevisionProfiles"} <= names
     assert {task["params"]["date"] for task in done if task["name"] == "Publish"} == {d.isoformat() for d in DATES}
     # the database holds each issue with the right lags (HHS delivers its whole export every day, as upstream)
     engine = engine_for(url)
@@ -87,6 +87,13 @@ def test_two_issues_under_luigid_on_mariadb_then_a_rerun_does_nothing(pipeline_c
     got = [r["count"] for r in coverage if r["signal"] == signal and r["geo_type"] == "state"
            and r["time_value"] == newest]
     assert got == [want] and want > 50
+    # the operator's view agrees: the newest issue went through every stage, nothing waits, nothing is wrong
+    files = len(list((root / "export" / "hhs" / "20201130").glob("*.csv")))
+    capsys.readouterr()
+    assert main(["status"]) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        f"hhs              export 2020-11-30 ({files} files) · validation passed 2020-11-30 · delivered 2020-11-30 "
+        f"({files} files) · imported 2020-11-30 · nothing waiting", "nightly 2020-11-30: 0 staleness complaint(s)"]
     # a rerun is a no-op: nothing is rebuilt, nothing more is imported
     stamps = {p: p.stat().st_mtime_ns for p in root.rglob("_DELIVERED")}
     assert main(args) == 0
