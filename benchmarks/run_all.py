@@ -3,7 +3,7 @@
 Each benchmark runs in its own process, one after the other, as it would on its own; every figure it records
 (:func:`results.record`) becomes a row: figure, ours, baseline, ratio, target, met, and the ratio of the
 previous ``RESULTS.md`` beside it, so a performance regression shows in the file's diff and in the ``Δ``
-column (``▼`` when a ratio lost more than a fifth). The benchmarks stay out of CI: a full run takes over an
+column (``▼`` when a ratio lost more than a fifth). The benchmarks stay out of CI: a full run takes about half an
 hour on two cores (the oracle virtualenv is built on first use, the real-data exports once under
 ``~/.cache/delphi-signals``).
 
@@ -125,6 +125,23 @@ def parse_rows(text: str) -> list[list[str]]:
     return rows
 
 
+RUN_COLUMNS = ("benchmark", "commit", "command", "seconds", "exit", "figures")
+
+
+def parse_runs(text: str) -> dict[str, list[str]]:
+    """The rows (cells as text) of the runs table of a ``RESULTS.md``, by benchmark."""
+    runs, inside = {}, False
+    for line in text.splitlines():
+        if line.startswith("## "):
+            inside = line.strip() == "## Runs"
+            continue
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if inside and line.startswith("|") and len(cells) == len(RUN_COLUMNS) and cells[0] != "benchmark" \
+                and not set(cells[0]) <= {"-"}:
+            runs[cells[0]] = cells
+    return runs
+
+
 def render_row(row: dict, previous: dict) -> list[str]:
     before = previous.get((row["benchmark"], row["figure"]))
     delta = ""
@@ -141,9 +158,9 @@ def render(rows: list[dict], runs: list[dict], previous_text: str, header: dict)
     previous = parse_previous(previous_text)
     ran = {run["benchmark"] for run in runs}
     lines = ["# Benchmark results", "",
-             f"Written by `python benchmarks/run_all.py{header['argv']}` on {header['when']}, commit "
+             f"Written by `python benchmarks/run_all.py{header['argv']}` on {header['when']}, started at commit "
              f"{header['commit']}; {header['machine']}; load average {header['load_start']:.1f} at the start, "
-             f"{header['load_end']:.1f} at the end.", "",
+             f"{header['load_end']:.1f} at the end. Each benchmark's own commit is in the runs table.", "",
              "Every ratio compares ours with a baseline measured in the same run, in the same process or its "
              "own virtualenv (`oracle.py`). For times the ratio is baseline / ours and for rates ours / baseline, "
              "so above 1 means ours is faster; where the target is an upper limit (`≤`) the ratio is ours / "
@@ -153,9 +170,12 @@ def render(rows: list[dict], runs: list[dict], previous_text: str, header: dict)
     lines += ["| " + " | ".join(render_row(row, previous)) + " |" for row in rows]
     kept = [cells for cells in parse_rows(previous_text) if cells[0] not in ran]
     lines += ["| " + " | ".join(cells) + " |" for cells in kept]
-    lines += ["", "## Runs", "", "| benchmark | command | seconds | exit | figures |", "|---|---|---|---|---|"]
-    lines += [f"| {r['benchmark']} | `{r['command']}` | {r['seconds']:.0f} | {r['exit']} | {r['figures']} |"
+    lines += ["", "## Runs", "", "| " + " | ".join(RUN_COLUMNS) + " |", "|" + "---|" * len(RUN_COLUMNS)]
+    lines += [f"| {r['benchmark']} | {r['commit']} | `{r['command']}` | {r['seconds']:.0f} | {r['exit']} | {r['figures']} |"
               for r in runs]
+    kept_runs = parse_runs(previous_text)
+    lines += ["| " + " | ".join(kept_runs[name]) + " |" for name in dict.fromkeys(c[0] for c in kept)
+              if name in kept_runs]
     if kept:
         lines += ["", "Rows of benchmarks not run this time are kept from the previous file as they were."]
     return "\n".join(lines) + "\n"
@@ -169,6 +189,7 @@ def run_one(bench: Benchmark, quick: bool, log_dir: Path, timeout: float) -> tup
     results_file.unlink(missing_ok=True)
     log = log_dir / f"{bench.name}.log"
     env = {**os.environ, RESULTS_ENV: str(results_file)}
+    commit = current_commit()
     started = time.perf_counter()
     with open(log, "w") as out:
         try:
@@ -181,20 +202,24 @@ def run_one(bench: Benchmark, quick: bool, log_dir: Path, timeout: float) -> tup
         for row in rows:
             row["target"], row["met"] = None, None
     shown = " ".join(["python", f"benchmarks/{bench.script}", *args])
-    run = {"benchmark": bench.name, "command": shown, "seconds": seconds, "exit": code, "figures": len(rows),
-           "log": str(log)}
+    run = {"benchmark": bench.name, "commit": commit, "command": shown, "seconds": seconds, "exit": code,
+           "figures": len(rows), "log": str(log)}
     return run, rows
 
 
-def header_facts(argv: list[str], load_start: float) -> dict:
+def current_commit() -> str:
+    """The checkout's short commit, marked ``+`` when tracked files have uncommitted changes."""
     try:
         commit = subprocess.run(["git", "-C", str(HERE), "rev-parse", "--short", "HEAD"], capture_output=True,
                                 text=True, check=True).stdout.strip()
         dirty = subprocess.run(["git", "-C", str(HERE), "status", "--porcelain", "--untracked-files=no"],
                                capture_output=True, text=True, check=True).stdout.strip()
-        commit += " (with uncommitted changes)" if dirty else ""
     except (OSError, subprocess.CalledProcessError):
-        commit = "unknown"
+        return "unknown"
+    return commit + ("+" if dirty else "")
+
+
+def header_facts(argv: list[str], load_start: float, commit: str) -> dict:
     cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
                 if line.startswith("model name")), platform.processor()) if Path("/proc/cpuinfo").exists() else ""
     return {"argv": "".join(f" {a}" for a in argv), "commit": commit,
@@ -220,7 +245,7 @@ def main(argv: list[str] | None = None) -> int:
     chosen = [BY_NAME[name] for name in args.only] if args.only else list(BENCHMARKS)
     if args.quick:
         chosen = [b for b in chosen if b.quick is not None]
-    load_start = os.getloadavg()[0]
+    load_start, commit = os.getloadavg()[0], current_commit()
     runs, rows = [], []
     for bench in chosen:
         print(f"[{bench.name}] running (log: {log_dir / bench.name}.log) ...", flush=True)
@@ -229,7 +254,7 @@ def main(argv: list[str] | None = None) -> int:
         rows += found
         print(f"[{bench.name}] exit {run['exit']} in {run['seconds']:.0f} s, {len(found)} figure(s)", flush=True)
     previous_text = output.read_text() if output is not None and output.exists() else ""
-    text = render(rows, runs, previous_text, header_facts(argv, load_start))
+    text = render(rows, runs, previous_text, header_facts(argv, load_start, commit))
     if output is not None:
         output.write_text(text)
         print(f"wrote {output}")

@@ -36,8 +36,8 @@ def make_row(benchmark="diff", figure="full day", ours=2.0, baseline=50.0, unit=
 
 
 def make_run(benchmark="diff", exit_code=0, figures=1):
-    return {"benchmark": benchmark, "command": f"python benchmarks/bench_{benchmark}.py", "seconds": 12.0,
-            "exit": exit_code, "figures": figures}
+    return {"benchmark": benchmark, "commit": "abc1234", "command": f"python benchmarks/bench_{benchmark}.py",
+            "seconds": 12.0, "exit": exit_code, "figures": figures}
 
 
 @pytest.mark.parametrize("unit, ours, baseline, expected", [
@@ -79,6 +79,7 @@ def test_table_round_trips_and_flags_a_regression():
     assert rows["diff"][col["Δ"]] == "▼ 0.40" and rows["diff"][col["met"]] == "yes"
     assert rows["geo"][col["ratio"]] == "90×", "rows of benchmarks not run are kept as they were"
     assert "kept from the previous file" in second
+    assert list(run_all.parse_runs(second)) == ["diff", "geo"], "and so is the record of their run"
 
 
 def test_small_change_is_not_a_regression_and_limits_invert():
@@ -109,4 +110,5 @@ def test_smoke_run_of_a_real_benchmark(tmp_path, monkeypatch, capsys):
         assert cells[run_all.COLUMNS.index("ratio")] == f"{row['ratio']:.3g}×"
         assert cells[run_all.COLUMNS.index("target")] == "", "a smoke run sets no targets"
     assert "byte-identical: True" in out.read_text() and "values exact: True" in out.read_text()
-    assert "| csv | `python benchmarks/bench_csv.py --geos 300" in out.read_text()
+    (run,) = run_all.parse_runs(out.read_text()).values()
+    assert run[0] == "csv" and run[2].startswith("`python benchmarks/bench_csv.py --geos 300") and run[4] == "0"
