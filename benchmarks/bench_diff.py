@@ -38,6 +38,7 @@ VERSIONS = {"cache": ("vintages/time_series_covid19_{metric}_US__thru_20201111.c
 SEVEN = ["geo_id", "val", "se", "sample_size", "missing_val", "missing_se", "missing_sample_size"]
 
 ORACLE_SCRIPT = """
+import time
 from pathlib import Path
 from delphi_utils.archive import FilesystemArchiveDiffer
 for stray in Path(ARGS["export"]).glob("*.csv.diff"):

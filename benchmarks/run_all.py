@@ -154,7 +154,8 @@ def render_row(row: dict, previous: dict) -> list[str]:
 
 
 def render(rows: list[dict], runs: list[dict], previous_text: str, header: dict) -> str:
-    """The whole ``RESULTS.md``: the rows measured now, then the earlier rows of benchmarks not run now."""
+    """The whole ``RESULTS.md``: the rows measured now and the earlier rows of benchmarks not run now, in the
+    order of :data:`BENCHMARKS`."""
     previous = parse_previous(previous_text)
     ran = {run["benchmark"] for run in runs}
     lines = ["# Benchmark results", "",
@@ -167,15 +168,21 @@ def render(rows: list[dict], runs: list[dict], previous_text: str, header: dict)
              "baseline. `previous` is the ratio in the file this run replaced, `Δ` the new ratio over it "
              f"(`▼`: lost more than {1 - REGRESSION:.0%}).", "",
              "| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
-    lines += ["| " + " | ".join(render_row(row, previous)) + " |" for row in rows]
+    table: dict[str, list[list[str]]] = {}  # benchmark -> rows as cells, new or kept
+    for row in rows:
+        table.setdefault(row["benchmark"], []).append(render_row(row, previous))
     kept = [cells for cells in parse_rows(previous_text) if cells[0] not in ran]
-    lines += ["| " + " | ".join(cells) + " |" for cells in kept]
+    for cells in kept:
+        table.setdefault(cells[0], []).append(cells)
+    run_cells = {r["benchmark"]: [r["benchmark"], r["commit"], f"`{r['command']}`", f"{r['seconds']:.0f}",
+                                  str(r["exit"]), str(r["figures"])] for r in runs}
+    for name, cells in parse_runs(previous_text).items():
+        if name not in ran and name in table:
+            run_cells[name] = cells
+    order = [b.name for b in BENCHMARKS] + sorted((set(table) | set(run_cells)) - set(BY_NAME))
+    lines += ["| " + " | ".join(cells) + " |" for name in order for cells in table.get(name, [])]
     lines += ["", "## Runs", "", "| " + " | ".join(RUN_COLUMNS) + " |", "|" + "---|" * len(RUN_COLUMNS)]
-    lines += [f"| {r['benchmark']} | {r['commit']} | `{r['command']}` | {r['seconds']:.0f} | {r['exit']} | {r['figures']} |"
-              for r in runs]
-    kept_runs = parse_runs(previous_text)
-    lines += ["| " + " | ".join(kept_runs[name]) + " |" for name in dict.fromkeys(c[0] for c in kept)
-              if name in kept_runs]
+    lines += ["| " + " | ".join(run_cells[name]) + " |" for name in order if name in run_cells]
     if kept:
         lines += ["", "Rows of benchmarks not run this time are kept from the previous file as they were."]
     return "\n".join(lines) + "\n"
