@@ -51,6 +51,23 @@ def _engine():
     return engine_for(url)
 
 
+def _on_database(compute, *args, **kwargs):
+    """``compute(engine, *args, **kwargs)`` on the configured database; the engine is disposed afterwards."""
+    engine = _engine()
+    try:
+        return compute(engine, *args, **kwargs)
+    finally:
+        engine.dispose()
+
+
+def _analysed_signals() -> dict:
+    """``[nightly] coverage_signals``, else the catalogue's representative signals."""
+    from delphi_signals.analytics.coverage import representative_signals
+
+    configured = NightlyConfig().coverage_signals
+    return json.loads(configured) if configured else representative_signals()
+
+
 class MetaCache(luigi.Task):
     """Refresh the metadata cache (incremental; in full when never computed) and record it."""
 
@@ -63,11 +80,7 @@ class MetaCache(luigi.Task):
     def run(self):
         from delphi_signals.analytics.meta import refresh
 
-        engine = _engine()
-        try:
-            payload = refresh(engine)
-        finally:
-            engine.dispose()
+        payload = _on_database(refresh)
         _write_json(Path(self.output().path), payload)
 
 
@@ -86,11 +99,8 @@ class Staleness(luigi.Task):
         if not settings.staleness_config:
             raise luigi.parameter.MissingParameterException(
                 "[nightly] staleness_config is not set: name the Sir Complains-a-lot JSON config in luigi.cfg")
-        engine = _engine()
-        try:
-            report = run_checks(engine, settings.staleness_config, self.date, webhook_url=settings.slack_webhook_url)
-        finally:
-            engine.dispose()
+        report = _on_database(run_checks, settings.staleness_config, self.date,
+                              webhook_url=settings.slack_webhook_url)
         text = Path(self.output().path).with_suffix(".txt")
         text.parent.mkdir(parents=True, exist_ok=True)
         text.write_text(report["text"])
@@ -108,14 +118,7 @@ class CoverageLatency(luigi.Task):
     def run(self):
         from delphi_signals.analytics.coverage import coverage_report, write_coverage
 
-        configured = NightlyConfig().coverage_signals
-        signals = json.loads(configured) if configured else None
-        engine = _engine()
-        try:
-            report = coverage_report(engine, self.date, signals)
-        finally:
-            engine.dispose()
-        write_coverage(report, report_folder(self.date))
+        write_coverage(_on_database(coverage_report, self.date, _analysed_signals()), report_folder(self.date))
 
 
 class RevisionProfiles(luigi.Task):
@@ -128,16 +131,9 @@ class RevisionProfiles(luigi.Task):
         return luigi.LocalTarget(report_folder(self.date) / "revisions.json")
 
     def run(self):
-        from delphi_signals.analytics.coverage import representative_signals
         from delphi_signals.analytics.revisions import revision_report, write_revision_report
 
-        configured = NightlyConfig().coverage_signals
-        signals = json.loads(configured) if configured else representative_signals()
-        engine = _engine()
-        try:
-            report = revision_report(engine, self.date, signals)
-        finally:
-            engine.dispose()
+        report = _on_database(revision_report, self.date, _analysed_signals())
         write_revision_report(report, report_folder(self.date))
 
 
