@@ -173,6 +173,8 @@ class DatabaseReference:
         geo_type, signal, time_type = combo
         if not self.combos(start, end) & {combo}:
             return pd.DataFrame(columns=REFERENCE_COLUMNS)
+        import sqlalchemy as sa
+
         try:
             cube = self.db.fetch(self.source, signal, geo_type, time_type=time_type, start=start, end=end,
                                  as_of=self.as_of)
@@ -180,6 +182,8 @@ class DatabaseReference:
             if "no stored rows match" in str(exc):  # a window holding only deletions
                 return pd.DataFrame(columns=REFERENCE_COLUMNS)
             raise
+        except sa.exc.SQLAlchemyError as exc:  # the validator records it as api_data_fetch_error, as upstream
+            raise InputError(f"the database reference could not be read: {exc}".splitlines()[0]) from None
         frame = to_frame(cube)
         return pd.DataFrame({"geo_id": frame["geo_value"], "time_value": frame["time_value"],
                              "val": frame["value"], "se": frame["stderr"], "sample_size": frame["sample_size"]})

@@ -96,3 +96,15 @@ def test_nothing_published_before_the_first_issue(published):
     assert early.combos(dt.date(2020, 11, 1), dt.date(2020, 11, 30)) == set() and early.latest(COMBO) is None
     assert early.rows(COMBO, dt.date(2020, 11, 1), dt.date(2020, 11, 30)).empty
     assert DatabaseReference(db, "another-source").combos(dt.date(2020, 1, 1), dt.date(2021, 1, 1)) == set()
+
+
+def test_an_unreadable_database_is_the_validators_fetch_error(published):
+    """As upstream's validator records a failed API fetch: ``api_data_fetch_error``, an error that blocks."""
+    export, _, db, _ = published
+    ref = DatabaseReference(db, "jhu-csse", before=JHU_ISSUE)
+    with db.engine.begin() as conn:
+        conn.exec_driver_sql("ALTER TABLE epimetric_latest RENAME TO epimetric_latest_gone")
+    report = validate(export, ref)
+    errors = [f for f in report.failures if f.check_name == "api_data_fetch_error"]
+    assert {f.signal for f in errors} == set(SIGNALS) and all(f.severity == "error" for f in errors)
+    assert "the database reference could not be read" in errors[0].message and report.blocking
