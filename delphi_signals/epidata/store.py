@@ -411,11 +411,13 @@ def _upsert_sql(dialect: str, target: sa.Table, latest_only: bool) -> list[str]:
     if not latest_only:
         sets = ", ".join(f"{t}.{c} = VALUES({c})" for c in updated)
         return [f"INSERT INTO {t} ({columns}) SELECT {select} FROM {STAGE.name} s ON DUPLICATE KEY UPDATE {sets}"]
-    # latest on MySQL: only the rows not older than what latest holds, so the update is a plain overwrite
-    on = " AND ".join(f"l.{c} = s.{c}" for c in _KEY)
-    sets = ", ".join(f"{t}.{c} = VALUES({c})" for c in updated + ["issue"])
-    return [f"INSERT INTO {t} ({columns}) SELECT {select} FROM {STAGE.name} s LEFT JOIN {t} l ON {on} "
-            f"WHERE s.is_latest_issue = 1 AND (l.issue IS NULL OR l.issue <= s.issue) ON DUPLICATE KEY UPDATE {sets}"]
+    # latest on MySQL: a row older than what latest holds changes nothing. Each column is guarded by the issue
+    # (one key lookup per row; a join against latest first costs a second one), and the issue comes last: MySQL
+    # assigns left to right, so the guards still see the stored issue
+    newer = f"VALUES(issue) >= {t}.issue"
+    sets = ", ".join([f"{c} = IF({newer}, VALUES({c}), {t}.{c})" for c in updated] + [f"issue = IF({newer}, VALUES(issue), {t}.issue)"])
+    return [f"INSERT INTO {t} ({columns}) SELECT {select} FROM {STAGE.name} s WHERE s.is_latest_issue = 1 "
+            f"ON DUPLICATE KEY UPDATE {sets}"]
 
 
 def _create_stage(conn, n: int) -> None:
