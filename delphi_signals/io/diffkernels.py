@@ -11,7 +11,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from .formatting import _put_digits, _put_integral, _put_rounded7, fast_formattable
+from .formatting import _put_code, _put_integral, _put_na, _put_rounded7, fast_formattable
 
 ROW_CAPACITY = 96
 """Bytes that hold any rendered row: geo (8), three numbers (<= 1 + 18 each), three codes (<= 1 + 4 each), newline."""
@@ -88,13 +88,6 @@ def _put_geo(out, pos, key):
     return pos
 
 
-@numba.njit(cache=True, nogil=True, inline="always")
-def _put_na(out, pos):
-    out[pos] = 78  # N
-    out[pos + 1] = 65  # A
-    return pos + 2
-
-
 @numba.njit(cache=True, nogil=True)
 def _render_pair(old_keys, new_keys, new_q, new_c, rows, first, count, out, pos):
     """Render one pair's diff rows at ``out[pos:]``; return the end, or -1 if a number needs Python's repr."""
@@ -127,14 +120,7 @@ def _render_pair(old_keys, new_keys, new_q, new_c, rows, first, count, out, pos)
                 out[pos] = _COMMA
                 pos += 1
                 code = np.int64(new_c[row, c])
-                if code == -1:
-                    pos = _put_na(out, pos)
-                else:
-                    if code < 0:
-                        out[pos] = 45  # -
-                        pos += 1
-                        code = -code
-                    pos = _put_digits(out, pos, code)
+                pos = _put_na(out, pos) if code == -1 else _put_code(out, pos, code)
         out[pos] = _NEWLINE
         pos += 1
     return pos

@@ -54,6 +54,24 @@ def _put_digits(out, pos, k):
     return _put_fixed(out, pos, k, _count_digits(k))
 
 
+@numba.njit(cache=True, nogil=True, inline="always")
+def _put_na(out, pos):
+    """Write ``NA``; return the new position."""
+    out[pos] = 78  # N
+    out[pos + 1] = 65  # A
+    return pos + 2
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _put_code(out, pos, code):
+    """Write an integer missing-value code (a minus sign, then its digits); return the new position."""
+    if code < 0:
+        out[pos] = _MINUS
+        pos += 1
+        code = -code
+    return _put_digits(out, pos, code)
+
+
 @numba.njit(cache=True, nogil=True)
 def _put_rounded7(out, pos, y):
     """Write ``repr(k / 1e7)`` for the integral double ``y = rint(x * 1e7)``."""
@@ -142,9 +160,7 @@ def _render_column(geo_bytes, geo_len, order, keep, quantities, rounded, side_in
                     out[pos] = side_blob[i]
                     pos += 1
             elif x != x:
-                out[pos] = 78  # 'N'
-                out[pos + 1] = 65  # 'A'
-                pos += 2
+                pos = _put_na(out, pos)
             elif rounded[q]:
                 pos = _put_rounded7(out, pos, np.rint(x * 1e7))
             else:
@@ -152,12 +168,7 @@ def _render_column(geo_bytes, geo_len, order, keep, quantities, rounded, side_in
         for c in range(codes.shape[0]):
             out[pos] = _COMMA
             pos += 1
-            code = np.int64(codes[c, t, g])
-            if code < 0:
-                out[pos] = _MINUS
-                pos += 1
-                code = -code
-            pos = _put_digits(out, pos, code)
+            pos = _put_code(out, pos, np.int64(codes[c, t, g]))
         out[pos] = _NEWLINE
         pos += 1
     return pos
