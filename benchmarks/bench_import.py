@@ -98,6 +98,14 @@ UPSTREAM_DDL = [
 
 _UPDATED = ("value_updated_timestamp", "value", "stderr", "sample_size", "lag", "missing_value", "missing_stderr",
             "missing_sample_size")
+# upstream's copy from the load table into a fact table: its column list and the select that resolves the keys
+_FROM_LOAD = """(epimetric_id, signal_key_id, geo_key_id, issue, data_as_of_dt, time_type,
+         time_value, reference_dt, value, stderr, sample_size, lag, value_updated_timestamp, computation_as_of_dt,
+         missing_value, missing_stderr, missing_sample_size)
+       SELECT sl.epimetric_id, sd.signal_key_id, gd.geo_key_id, sl.issue, sl.data_as_of_dt, sl.time_type,
+         sl.time_value, sl.reference_dt, sl.value, sl.stderr, sl.sample_size, sl.lag, sl.value_updated_timestamp,
+         sl.computation_as_of_dt, sl.missing_value, sl.missing_stderr, sl.missing_sample_size
+       FROM epimetric_load sl JOIN signal_dim sd USING (source, `signal`) JOIN geo_dim gd USING (geo_type, geo_value)"""
 UPSTREAM_FILE_STEPS = [
     # is this row older than what latest holds?
     """UPDATE epimetric_load sl JOIN epimetric_latest_v ll USING (source, `signal`, geo_type, geo_value, time_type,
@@ -106,21 +114,9 @@ UPSTREAM_FILE_STEPS = [
          LEFT JOIN signal_dim sd USING (source, `signal`) WHERE sd.source IS NULL""",
     """INSERT INTO geo_dim (geo_type, geo_value) SELECT DISTINCT sl.geo_type, sl.geo_value FROM epimetric_load sl
          LEFT JOIN geo_dim gd USING (geo_type, geo_value) WHERE gd.geo_type IS NULL""",
-    """INSERT INTO epimetric_full (epimetric_id, signal_key_id, geo_key_id, issue, data_as_of_dt, time_type,
-         time_value, reference_dt, value, stderr, sample_size, lag, value_updated_timestamp, computation_as_of_dt,
-         missing_value, missing_stderr, missing_sample_size)
-       SELECT sl.epimetric_id, sd.signal_key_id, gd.geo_key_id, sl.issue, sl.data_as_of_dt, sl.time_type,
-         sl.time_value, sl.reference_dt, sl.value, sl.stderr, sl.sample_size, sl.lag, sl.value_updated_timestamp,
-         sl.computation_as_of_dt, sl.missing_value, sl.missing_stderr, sl.missing_sample_size
-       FROM epimetric_load sl JOIN signal_dim sd USING (source, `signal`) JOIN geo_dim gd USING (geo_type, geo_value)
+    "INSERT INTO epimetric_full " + _FROM_LOAD + """
        ON DUPLICATE KEY UPDATE epimetric_id = sl.epimetric_id, """ + ", ".join(f"{c} = sl.{c}" for c in _UPDATED),
-    """INSERT INTO epimetric_latest (epimetric_id, signal_key_id, geo_key_id, issue, data_as_of_dt, time_type,
-         time_value, reference_dt, value, stderr, sample_size, lag, value_updated_timestamp, computation_as_of_dt,
-         missing_value, missing_stderr, missing_sample_size)
-       SELECT sl.epimetric_id, sd.signal_key_id, gd.geo_key_id, sl.issue, sl.data_as_of_dt, sl.time_type,
-         sl.time_value, sl.reference_dt, sl.value, sl.stderr, sl.sample_size, sl.lag, sl.value_updated_timestamp,
-         sl.computation_as_of_dt, sl.missing_value, sl.missing_stderr, sl.missing_sample_size
-       FROM epimetric_load sl JOIN signal_dim sd USING (source, `signal`) JOIN geo_dim gd USING (geo_type, geo_value)
+    "INSERT INTO epimetric_latest " + _FROM_LOAD + """
        WHERE sl.is_latest_issue = 1
        ON DUPLICATE KEY UPDATE epimetric_id = sl.epimetric_id, issue = sl.issue, """
     + ", ".join(f"{c} = sl.{c}" for c in _UPDATED),
