@@ -53,6 +53,10 @@ class UnknownNameError(InputError):
         super().__init__(f"unknown {what} {name!r}; known: {', '.join(map(str, self.known)) or '(none)'}")
 
 
+class NoRowsError(InputError):
+    """A database query that is well formed but matches no stored row (``Epidata.fetch``)."""
+
+
 class CubeContractError(DelphiSignalsError, ValueError):
     """A Dataset that breaks the signal-cube contract (see ``delphi_signals.cube``)."""
 

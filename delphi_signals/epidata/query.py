@@ -25,7 +25,7 @@ import sqlalchemy as sa
 import xarray as xr
 
 from ..cube import CODES, check_geo_type, normalize_geo_values
-from ..errors import InputError
+from ..errors import InputError, NoRowsError
 from ..nancodes import QUANTITIES, Nans, repair_codes
 from ..timeaxis import check_time_type, format_weeks, parse_days, parse_weeks, time_axis
 from . import schema
@@ -188,7 +188,7 @@ class Epidata:
             deleted = (frame["missing_value"] == Nans.DELETED) & frame["value"].isna()
             frame = frame[~deleted.to_numpy()]
         if frame.empty:
-            raise InputError(f"no stored rows match {source}/{signal}/{geo_type}/{time_type}"
+            raise NoRowsError(f"no stored rows match {source}/{signal}/{geo_type}/{time_type}"
                              + "".join(f", {k}={params[k]}" for k in ("start", "end", "as_of", "lag") if k in params)
                              + (f", issues={issues!r}" if issues is not None else ""))
         attrs = {"source": source, "signal": signal, "geo_type": geo_type, "time_type": time_type}

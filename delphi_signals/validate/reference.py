@@ -14,7 +14,7 @@ from typing import Protocol
 
 import pandas as pd
 
-from ..errors import InputError
+from ..errors import InputError, NoRowsError
 from ..io import ExportFile, parse_filename
 from .files import in_window, read_export_file, rows_frame
 
@@ -178,10 +178,8 @@ class DatabaseReference:
         try:
             cube = self.db.fetch(self.source, signal, geo_type, time_type=time_type, start=start, end=end,
                                  as_of=self.as_of)
-        except InputError as exc:
-            if "no stored rows match" in str(exc):  # a window holding only deletions
-                return pd.DataFrame(columns=REFERENCE_COLUMNS)
-            raise
+        except NoRowsError:  # a window holding only deletions
+            return pd.DataFrame(columns=REFERENCE_COLUMNS)
         except sa.exc.SQLAlchemyError as exc:  # the validator records it as api_data_fetch_error, as upstream
             raise InputError(f"the database reference could not be read: {exc}".splitlines()[0]) from None
         frame = to_frame(cube)

@@ -108,3 +108,19 @@ def test_an_unreadable_database_is_the_validators_fetch_error(published):
     errors = [f for f in report.failures if f.check_name == "api_data_fetch_error"]
     assert {f.signal for f in errors} == set(SIGNALS) and all(f.severity == "error" for f in errors)
     assert "the database reference could not be read" in errors[0].message and report.blocking
+
+
+def test_a_window_holding_only_deletions_has_no_reference_rows(published):
+    from delphi_signals.epidata import store
+
+    _, reference, db, _ = published
+    day = pd.read_csv(reference / "20201123_state_confirmed_incidence_num.csv", dtype={"geo_id": str})
+    deleted = pd.DataFrame({"source": "jhu-csse", "signal": "confirmed_incidence_num", "time_type": "day",
+                            "geo_type": "state", "geo_value": day.geo_id, "time_value": 20201123, "issue": 20201202,
+                            "lag": 9, "value": None, "stderr": None, "sample_size": None, "missing_value": 4,
+                            "missing_stderr": 4, "missing_sample_size": 4})
+    with store.locked_transaction(db.engine) as conn:
+        store.load_rows(conn, deleted)
+    one_day = (dt.date(2020, 11, 23), dt.date(2020, 11, 23))
+    assert DatabaseReference(db, "jhu-csse").rows(COMBO, *one_day).empty
+    assert len(DatabaseReference(db, "jhu-csse", before=JHU_ISSUE).rows(COMBO, *one_day)) == len(day)
