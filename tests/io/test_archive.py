@@ -162,6 +162,26 @@ def test_diff_never_touches_the_cache_and_commit_makes_it_equal_to_the_export(tm
         ArchiveDiffer(tmp_path / "cache", tmp_path / "export", issue_date="2020-08-01").commit()
 
 
+def test_commit_syncs_the_copied_files_before_the_record_vouches_for_them(tmp_path, monkeypatch):
+    """The README's promise: one syncfs, after every copy and before the record (the real call, observed)."""
+    from delphi_signals import atomic
+
+    export = {f"2020080{d}_state_x.csv": HEAD4 + f"a,{d}.0,NA,NA\n" for d in range(1, 6)}
+    put(tmp_path / "export", export)
+    seen = []
+    real_sync = atomic.sync_filesystem
+
+    def observed(path):
+        seen.append((sorted(p.name for p in (tmp_path / "cache").glob("*.csv")),
+                     (tmp_path / "cache" / CACHE_MANIFEST).exists()))
+        real_sync(path)
+
+    monkeypatch.setattr(atomic, "sync_filesystem", observed)
+    ArchiveDiffer(tmp_path / "cache", tmp_path / "export", issue_date="2020-08-06").commit()
+    assert seen == [(sorted(export), False)]
+    assert (tmp_path / "cache" / CACHE_MANIFEST).exists()
+
+
 def test_a_failed_delivery_is_retried_without_losing_a_change(tmp_path):
     """Day 1's diff is never delivered (no commit): day 2's diff still carries day 1's change."""
     put(tmp_path / "cache", {NAME: HEAD4 + "a,1.0,NA,NA\nb,2.0,NA,NA\n"})

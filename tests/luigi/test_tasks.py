@@ -2,6 +2,7 @@
 
 import datetime as dt
 import json
+from pathlib import Path
 import shutil
 import urllib.request
 
@@ -26,12 +27,22 @@ def data_root(tmp_path, luigi_settings):
     return tmp_path / "var"
 
 
-def test_local_scheduler_builds_pull_and_export(data_root):
+def test_local_scheduler_builds_pull_and_export(data_root, monkeypatch):
+    from delphi_signals import atomic
+
+    synced, real_sync = [], atomic.sync_filesystem
+
+    def observed(path):  # the real call, observed: every CSV is in the staging folder, the manifest is not yet
+        synced.append((len(list(Path(path).glob("*.csv"))), (Path(path) / "_SUCCESS").exists()))
+        real_sync(path)
+
+    monkeypatch.setattr(atomic, "sync_filesystem", observed)
     result = luigi.build([Export(source="jhu-csse", date=DATE)], local_scheduler=True, detailed_summary=True)
     assert result.status == LuigiStatusCode.SUCCESS, result.summary_text
     folder = data_root / "export" / "jhu-csse" / "20200415"
     manifest = json.loads((folder / "_SUCCESS").read_text())
     written = sorted(p.name for p in folder.glob("*.csv"))
+    assert synced == [(len(written), False)]
     assert manifest["files"] == written and manifest["file_count"] == len(written) == 12 * 6 * 84 - 4 * 6 * 6
     raw = {"20200415_time_series_covid19_confirmed_US.csv", "20200415_time_series_covid19_deaths_US.csv"}
     assert {p.name for p in (data_root / "input" / "jhu-csse").iterdir()} == raw | {f"{r}.version.json" for r in raw}
