@@ -2,9 +2,9 @@
 
 import datetime as dt
 import json
-from pathlib import Path
 import shutil
 import urllib.request
+from pathlib import Path
 
 import luigi
 import pytest
