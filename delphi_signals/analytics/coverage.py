@@ -20,18 +20,19 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
+from .. import atomic
 from ..epidata.schema import signal_dim
 from ..errors import DatabaseError, InputError
 from ..geo import geo_values
 from ..log import get_logger
 from ..timeaxis import format_weeks, parse_weeks
+from .figures import save_png
 
 LOG = get_logger(__name__)
 WINDOW_DAYS = 56
@@ -165,18 +166,6 @@ def coverage_report(engine: sa.engine.Engine, run_date, signals: dict | None = N
     return report
 
 
-def _plot(path: Path, draw) -> None:
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    figure = Figure(figsize=(9, 4.5), layout="constrained")
-    FigureCanvasAgg(figure)
-    draw(figure.add_subplot())
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    figure.savefig(tmp, format="png", dpi=100)
-    os.replace(tmp, path)
-
-
 def write_coverage(report: dict, folder) -> dict[str, Path]:
     """Write ``coverage.json``, ``coverage.png`` and ``latency.png`` into ``folder``; each file appears whole."""
     folder = Path(folder)
@@ -202,9 +191,7 @@ def write_coverage(report: dict, folder) -> dict[str, Path]:
         ax.set_xlabel("days since the newest time value")
         ax.set_title(f"Latency on {report['run_date']}")
 
-    _plot(paths["coverage_png"], draw_coverage)
-    _plot(paths["latency_png"], draw_latency)
-    tmp = paths["json"].with_name(f".coverage.json.tmp-{os.getpid()}")
-    tmp.write_text(json.dumps(report, indent=1))
-    os.replace(tmp, paths["json"])
+    save_png(paths["coverage_png"], draw_coverage)
+    save_png(paths["latency_png"], draw_latency)
+    atomic.write_text(paths["json"], json.dumps(report, indent=1), durable=False)
     return paths

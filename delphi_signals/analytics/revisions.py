@@ -26,14 +26,15 @@ Examples
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import xarray as xr
 
-from ..errors import InputError
+from .. import atomic
+from ..errors import InputError, NoRowsError
+from .figures import save_png
 
 COLUMNS = ("time_value", "issue", "lag", "value", "value_rel_change", "is_anchor", "value_completeness")
 
@@ -105,27 +106,19 @@ def completeness_by_lag(profile: pd.DataFrame) -> pd.DataFrame:
 
 def plot_revision_profile(profile: pd.DataFrame, path, *, title: str = "Revision profile") -> Path:
     """Completeness against lag (one line per time value, the median in black) as a PNG, written whole."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
 
-    path = Path(path)
-    figure = Figure(figsize=(8, 4.5), layout="constrained")
-    FigureCanvasAgg(figure)
-    ax = figure.add_subplot()
-    for _, part in profile.groupby("time_value"):
-        ax.plot(part["lag"], part["value_completeness"], color="tab:blue", alpha=0.3, marker=".")
-    summary = completeness_by_lag(profile)
-    ax.plot(summary.index, summary["median"], color="black", linewidth=2, label="median")
-    ax.axhline(1.0, color="grey", linestyle=":")
-    ax.set_xlabel("lag")
-    ax.set_ylabel("value ÷ value at the anchor issue")
-    ax.set_title(title)
-    ax.legend()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    figure.savefig(tmp, format="png", dpi=100)
-    os.replace(tmp, path)
-    return path
+    def draw(ax):
+        for _, part in profile.groupby("time_value"):
+            ax.plot(part["lag"], part["value_completeness"], color="tab:blue", alpha=0.3, marker=".")
+        summary = completeness_by_lag(profile)
+        ax.plot(summary.index, summary["median"], color="black", linewidth=2, label="median")
+        ax.axhline(1.0, color="grey", linestyle=":")
+        ax.set_xlabel("lag")
+        ax.set_ylabel("value ÷ value at the anchor issue")
+        ax.set_title(title)
+        ax.legend()
+
+    return save_png(path, draw, figsize=(8, 4.5))
 
 
 REPORT_GEO_TYPES = ("state", "nation", "hhs", "msa", "hrr", "county")
@@ -174,7 +167,7 @@ def revision_report(engine, run_date, signals: dict, *, days: int = 56, anchor_l
                 try:
                     cube = db.fetch(source, signal, geo_type, time_type=time_type, start=first, end=run_date,
                                     issues=(first, run_date))
-                except InputError:  # nothing issued in the window
+                except NoRowsError:  # nothing issued in the window
                     continue
                 pooled = pd.concat([revision_profile(cube, g, anchor_lag=anchor_lag) for g in cube.geo.values],
                                    ignore_index=True)
@@ -188,29 +181,22 @@ def revision_report(engine, run_date, signals: dict, *, days: int = 56, anchor_l
 
 def write_revision_report(report: dict, folder) -> dict[str, Path]:
     """Write ``revisions.json`` and ``revisions.png`` (median completeness by lag, one line per signal)."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
     folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
     paths = {"json": folder / "revisions.json", "png": folder / "revisions.png"}
-    figure = Figure(figsize=(9, 4.5), layout="constrained")
-    FigureCanvasAgg(figure)
-    ax = figure.add_subplot()
-    for profile in report["profiles"]:
-        rows = pd.DataFrame(profile["by_lag"])
-        if not rows.empty:
-            ax.plot(rows["lag"], rows["median"], marker=".",
-                    label=f"{profile['source']}:{profile['signal']} ({profile['geo_type']}, {profile['time_type']})")
-    if report["profiles"]:
-        ax.legend(fontsize="small")
-    ax.axhline(1.0, color="grey", linestyle=":")
-    ax.set_xlabel("lag")
-    ax.set_ylabel("median value ÷ newest value")
-    ax.set_title(f"Completeness by lag, issues of the last {report['days']} days to {report['run_date']}")
-    for key, write in (("png", lambda tmp: figure.savefig(tmp, format="png", dpi=100)),
-                       ("json", lambda tmp: tmp.write_text(json.dumps(report, indent=1)))):
-        tmp = paths[key].with_name(f".{paths[key].name}.tmp-{os.getpid()}")
-        write(tmp)
-        os.replace(tmp, paths[key])
+
+    def draw(ax):
+        for profile in report["profiles"]:
+            rows = pd.DataFrame(profile["by_lag"])
+            if not rows.empty:
+                ax.plot(rows["lag"], rows["median"], marker=".", label=f"{profile['source']}:{profile['signal']} "
+                        f"({profile['geo_type']}, {profile['time_type']})")
+        if report["profiles"]:
+            ax.legend(fontsize="small")
+        ax.axhline(1.0, color="grey", linestyle=":")
+        ax.set_xlabel("lag")
+        ax.set_ylabel("median value ÷ newest value")
+        ax.set_title(f"Completeness by lag, issues of the last {report['days']} days to {report['run_date']}")
+
+    save_png(paths["png"], draw)
+    atomic.write_text(paths["json"], json.dumps(report, indent=1), durable=False)
     return paths
