@@ -480,3 +480,11 @@ def write_nchs(folder, issue_date, *, seed: int = 0) -> Path:
     path = folder / NCHS_FILE
     atomic.write_bytes(path, nchs_table(issue_date, seed=seed).to_csv(index=False).encode())
     return path
+
+
+def write_outpatient_drop(folder, issue_date, *, seed: int = 0):  # placeholder, replaced below
+    raise NotImplementedError
+
+
+def write_inpatient_drop(folder, issue_date, *, seed: int = 0):  # placeholder, replaced below
+    raise NotImplementedError

@@ -1,0 +1,75 @@
+"""Names and fixed facts of the doctor-visits indicator (upstream ``doctor_visits``).
+
+The percentage of outpatient doctor visits with a COVID-like illness, per region and day, from daily claims
+drops ``…EDI_AGG_OUTPATIENT_DDMMYYYY_HHMM<TZ>.csv.gz``; smoothed (``smoothed_cli``) and also weekday-adjusted
+(``smoothed_adj_cli``). With standard errors on (``indicator.se``) the values are Jeffreys estimates and the
+signals are published under the obfuscated prefix (``wip_XXXXX_smoothed_cli``).
+"""
+
+import datetime as dt
+
+from ..claims.reader import COUNT_COLS, ID_COLS, DropLayout
+from ..contract import Catalogue
+
+SOURCE = "doctor-visits"
+DROP_KIND = "OUTPATIENT"
+CACHE_NAME = "outpatient"
+RAW_INPUTS = ((CACHE_NAME, "csv.gz"),)
+FIRST_DATA_DATE = dt.date(2020, 1, 1)
+"""Upstream's first day of data: service dates before it are left out silently."""
+NUMERATORS = ("Covid_like", "Flu_like", "Mixed", "Flu1")
+DENOMINATOR = "Denominator"
+LAYOUT = DropLayout(counts=COUNT_COLS, ids=ID_COLS)
+GEOS = ("county", "msa", "hrr", "state", "hhs", "nation")
+"""Upstream's order: state, msa, hrr, county, hhs, nation (the files are the same in any order)."""
+DEFAULT_PREFIX = "wip_XXXXX"
+MEGACOUNTY_THRESHOLD, MEGACOUNTY_WINDOW = 100, 7
+
+
+def _describe(parts: dict) -> dict:
+    return dict(time_type="day", geo_types=GEOS, kind="ratio", smoothing=7, family="cli",
+                wip=parts["prefix"].startswith("wip_"),
+                representative=parts["prefix"] == "" and parts["adj"] == "")
+
+
+def catalogue(prefix: str | None = None) -> Catalogue:
+    """The signals: ``smoothed_cli`` and ``smoothed_adj_cli``, plain and under ``<prefix>_``.
+
+    Examples
+    --------
+    >>> catalogue().names()
+    ['smoothed_cli', 'smoothed_adj_cli', 'wip_XXXXX_smoothed_cli', 'wip_XXXXX_smoothed_adj_cli']
+    >>> catalogue("wip_abc").signal(prefix="wip_abc_", adj="adj_").name
+    'wip_abc_smoothed_adj_cli'
+    """
+    prefixes = ["", f"{prefix or DEFAULT_PREFIX}_"]
+    return Catalogue.product("{prefix}smoothed_{adj}cli", {"prefix": prefixes, "adj": ["", "adj_"]}, _describe)
+
+
+def signal_for(params: dict, *, adjusted: bool):
+    """The catalogue signal a run with ``params`` publishes (obfuscated when ``indicator.se``)."""
+    indicator = params.get("indicator") or {}
+    prefix = str(indicator.get("obfuscated_prefix") or DEFAULT_PREFIX)
+    cat = catalogue(prefix)
+    return cat.signal(prefix=f"{prefix}_" if indicator.get("se") else "", adj="adj_" if adjusted else "")
+
+
+CATALOGUE = catalogue()
+
+PARAMS_DEFAULTS = {
+    "indicator": {
+        "base_url": None, "drop_date": "", "n_backfill_days": 70, "n_waiting_days": 3, "weekday": [True, False],
+        "se": False, "obfuscated_prefix": DEFAULT_PREFIX, "parallel": False,
+        "ftp_credentials": {"host": "", "user": "", "pass": "", "port": 2222},
+        "export_start_date": None, "export_end_date": None,
+    },
+    "validation": {
+        "common": {"data_source": SOURCE, "span_length": 14, "min_expected_lag": {"all": "3"},
+                   "max_expected_lag": {"all": "4"}, "dry_run": False, "suppressed_errors": []},
+        "static": {"minimum_sample_size": 5, "missing_se_allowed": True, "missing_sample_size_allowed": True},
+        "dynamic": {"ref_window_size": 7, "smoothed_signals": [s.name for s in CATALOGUE if s.is_smoothed]},
+    },
+    "archive": {"backend": "filesystem"},
+    # upstream never ran the differ for the claims indicators: each issue delivers the whole export
+    "delivery": {"mode": "full"},
+}
