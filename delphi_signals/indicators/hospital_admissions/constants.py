@@ -1,0 +1,78 @@
+"""Names and fixed facts of the hospital-admissions indicator (upstream ``claims_hosp``).
+
+The percentage of inpatient admissions with a COVID-19 (or influenza) diagnosis, per region and day, from daily
+claims drops ``…EDI_AGG_INPATIENT_DDMMYYYY_HHMM<TZ>.csv.gz``: ``smoothed_covid19_from_claims``,
+``smoothed_flu_from_claims`` and their weekday-adjusted ``smoothed_adj_*``. With ``indicator.write_se`` the
+signals carry standard errors and are published under ``<obfuscated_prefix>_``.
+"""
+
+import datetime as dt
+
+from ..claims.reader import AGE_COL, COUNTY_COL, DATE_COL, HRR_NAME_COL, DropLayout
+from ..contract import Catalogue
+
+SOURCE = "hospital-admissions"
+DROP_KIND = "INPATIENT"
+CACHE_NAME = "inpatient"
+RAW_INPUTS = ((CACHE_NAME, "csv.gz"),)
+FIRST_DATA_DATE = dt.date(2020, 1, 1)
+DENOMINATOR = "Denominator"
+NUMERATORS = {"Covid_like": "covid19", "Flu1": "flu"}
+"""Drop column -> the disease in the signal name."""
+LAYOUT = DropLayout(counts=(DENOMINATOR, *NUMERATORS), ids=(DATE_COL, COUNTY_COL, HRR_NAME_COL, AGE_COL),
+                    hrr_ids=True)
+GEOS = ("county", "msa", "hrr", "state", "hhs", "nation")
+DEFAULT_PREFIX = "wip_XXXXX"
+MEGACOUNTY_THRESHOLD, MEGACOUNTY_WINDOW = 100, 7
+
+
+def _describe(parts: dict) -> dict:
+    return dict(time_type="day", geo_types=GEOS, kind="ratio", smoothing=7, family=parts["disease"],
+                wip=parts["prefix"].startswith("wip_"),
+                representative=parts["prefix"] == "" and parts["adj"] == "")
+
+
+def catalogue(prefix: str | None = None) -> Catalogue:
+    """The signals: ``smoothed_[adj_]{covid19,flu}_from_claims``, plain and under ``<prefix>_``.
+
+    Examples
+    --------
+    >>> catalogue().names()[:4]
+    ['smoothed_covid19_from_claims', 'smoothed_adj_covid19_from_claims', 'smoothed_flu_from_claims', 'smoothed_adj_flu_from_claims']
+    >>> catalogue("foo_obfuscated").signal(prefix="foo_obfuscated_", adj="", disease="flu").name
+    'foo_obfuscated_smoothed_flu_from_claims'
+    """
+    prefixes = ["", f"{prefix or DEFAULT_PREFIX}_"]
+    return Catalogue.product("{prefix}smoothed_{adj}{disease}_from_claims",
+                             {"prefix": prefixes, "disease": list(NUMERATORS.values()), "adj": ["", "adj_"]},
+                             _describe)
+
+
+def signal_for(params: dict, *, disease: str, adjusted: bool):
+    """The catalogue signal a run with ``params`` publishes (obfuscated when ``indicator.write_se``)."""
+    indicator = params.get("indicator") or {}
+    prefix = str(indicator.get("obfuscated_prefix") or DEFAULT_PREFIX)
+    return catalogue(prefix).signal(prefix=f"{prefix}_" if indicator.get("write_se") else "", disease=disease,
+                                    adj="adj_" if adjusted else "")
+
+
+CATALOGUE = catalogue()
+
+PARAMS_DEFAULTS = {
+    "indicator": {
+        "base_url": None, "start_date": None, "end_date": None, "drop_date": None, "n_backfill_days": 70,
+        "n_waiting_days": 3, "write_se": False, "obfuscated_prefix": DEFAULT_PREFIX, "parallel": False,
+        "geos": list(GEOS), "weekday": [True, False],
+        "ftp_credentials": {"host": "", "user": "", "pass": "", "port": 2222},
+        "export_start_date": None, "export_end_date": None,
+    },
+    "validation": {
+        "common": {"data_source": SOURCE, "span_length": 14, "min_expected_lag": {"all": "3"},
+                   "max_expected_lag": {"all": "4"}, "dry_run": False, "suppressed_errors": []},
+        "static": {"minimum_sample_size": 5, "missing_se_allowed": True, "missing_sample_size_allowed": True},
+        "dynamic": {"ref_window_size": 7, "smoothed_signals": [s.name for s in CATALOGUE if s.is_smoothed]},
+    },
+    "archive": {"backend": "filesystem"},
+    # upstream never ran the differ for the claims indicators: each issue delivers the whole export
+    "delivery": {"mode": "full"},
+}

@@ -1,0 +1,22 @@
+"""Pull the day's inpatient claims drop (SFTP folder, local folder or file) into the input cache and read it."""
+
+from __future__ import annotations
+
+from ..claims.drops import drop_date, fetch_drop, resolve_drop
+from ..claims.reader import read_drop
+from .constants import CACHE_NAME, DROP_KIND, LAYOUT, SOURCE
+
+
+def resolve_versions(params: dict):
+    """The indicator contract's version check: the drop the issue takes, or exit code 20 when there is none."""
+    return [resolve_drop(params, DROP_KIND, source=SOURCE)[0]]
+
+
+def pull_data(params: dict):
+    """Fetch the issue's drop into ``input/hospital-admissions/<YYYYMMDD>_inpatient.csv.gz`` and read it strictly.
+
+    Returns ``(frame, drop, drop_day)`` as doctor-visits' ``pull_data`` (the frame also has ``hrr``).
+    """
+    path, drop = fetch_drop(params, DROP_KIND, source=SOURCE, cache_name=CACHE_NAME)
+    frame = read_drop(path, LAYOUT, name=drop.name if drop else None)
+    return frame, drop, drop_date(params, drop, source=SOURCE)
