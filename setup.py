@@ -53,6 +53,8 @@ setup(
             "jhu-csse = delphi_signals.indicators.jhu:INDICATOR",
             "hhs = delphi_signals.indicators.hhs_hosp:INDICATOR",
             "nchs-mortality = delphi_signals.indicators.nchs_mortality:INDICATOR",
+            "doctor-visits = delphi_signals.indicators.doctor_visits:INDICATOR",
+            "hospital-admissions = delphi_signals.indicators.hospital_admissions:INDICATOR",
         ],
     },
 )

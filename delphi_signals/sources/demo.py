@@ -482,9 +482,130 @@ def write_nchs(folder, issue_date, *, seed: int = 0) -> Path:
     return path
 
 
-def write_outpatient_drop(folder, issue_date, *, seed: int = 0):  # placeholder, replaced below
-    raise NotImplementedError
+
+# ---- Claims: the outpatient and inpatient drops of doctor-visits and hospital-admissions ------------------
+
+CLAIMS_DAYS = 100
+"""Service days in a demo drop (the days before the issue; the sensors' history and their 70 published days)."""
+AGE_GROUPS = ("0-17", "18-49", "50-64", "65+")
+AGE_SHARES = np.array([0.2, 0.35, 0.2, 0.25])
+VISITS_PER_PERSON = 3e-3  # outpatient visits per person and day, on an average weekday
+ADMISSIONS_PER_PERSON = 2.5e-4  # inpatient admissions per person and day
+VISIT_WEEKDAY = np.array([1.3, 1.15, 1.1, 1.05, 1.0, 0.45, 0.3])  # Monday .. Sunday: clinics close at weekends
+SICK_WEEKDAY = np.array([1.2, 1.0, 0.95, 0.9, 0.9, 1.2, 1.4])  # COVID-like share of visits: higher after weekends
+CLAIMS_BACKFILL = {"gap": 0.4, "scale": 3.0, "settled": 14}  # claims keep arriving for about two weeks
+CLAIMS_COUNTS = ("Covid_like", "Flu_like", "Mixed", "Flu1", "Denominator")
+CLAIMS_COLUMNS = CLAIMS_COUNTS + ("ServiceDate", "PatCountyFIPS", "Pat HRR Name", "Pat HRR ID", "PatAgeGroup")
 
 
-def write_inpatient_drop(folder, issue_date, *, seed: int = 0):  # placeholder, replaced below
-    raise NotImplementedError
+def claims_drop_name(kind: str, issue_date) -> str:
+    """``SYNEDI_AGG_<KIND>_DDMMYYYY_1455CDT.csv.gz``: the demo's drop of ``issue_date`` (``SYN``: synthetic).
+
+    Examples
+    --------
+    >>> claims_drop_name("OUTPATIENT", "2020-11-30")
+    'SYNEDI_AGG_OUTPATIENT_30112020_1455CDT.csv.gz'
+    """
+    return f"SYNEDI_AGG_{kind}_{pd.Timestamp(issue_date):%d%m%Y}_1455CDT.csv.gz"
+
+
+@lru_cache(maxsize=2)
+def _claims_regions():
+    """Counties with population (JHU's), each with its main HRR, and their state's case rate row index."""
+    counties, states = _regions()
+    links = _read("county_hrr").sort_values("weight").drop_duplicates("county", keep="last")
+    hrr = links.set_index("county")["hrr"].reindex(counties["county"]).to_numpy()
+    code_of = {sid: i for i, sid in enumerate(states["state_id"])}
+    return (counties["county"].to_numpy(dtype=str), counties["population"].to_numpy(), hrr,
+            counties["state_id"].map(code_of).to_numpy())
+
+
+def _case_rate(seed: int) -> np.ndarray:
+    """True new cases per person and day per county (7-day mean), over the simulated horizon."""
+    fips, pop, _, _ = _claims_regions()
+    cases, _ = _truth(seed)
+    daily = np.clip(cases[: len(fips)], 0, None)
+    smooth = pd.DataFrame(daily.T).rolling(7, min_periods=1).mean().to_numpy().T
+    return smooth / pop[:, None]
+
+
+def claims_counts(kind: str, issue_date, *, seed: int = 0, days: int = CLAIMS_DAYS, counties=None):
+    """The counts of a demo claims drop: ``(service days, county ids, {count: (day, county, age) array})``.
+
+    Final counts of a service day are drawn from a generator seeded by (seed, kind, day), so every drop agrees
+    on them; a drop for ``issue_date`` holds the service days before it, the recent ones incomplete
+    (:data:`CLAIMS_BACKFILL`), so each drop revises the last days of the one before, upward. Visits follow
+    :data:`VISIT_WEEKDAY` (inpatient: flat) and the COVID-like share follows the county's true case rate with
+    a weekday pattern of its own (:data:`SICK_WEEKDAY`), which the weekday adjustment should remove.
+    ``counties`` restricts the drop to the first that many counties (benchmarks use every one).
+    """
+    issue = _issue(issue_date, FIRST_DAY + pd.Timedelta(days=days + 1), "claims")
+    fips, pop, _, _ = _claims_regions()
+    n = len(fips) if counties is None else int(counties)
+    fips, pop = fips[:n], pop[:n]
+    rate = _case_rate(seed)[:n]
+    service = issue - pd.to_timedelta(np.arange(days, 0, -1), "D")
+    lag = (issue - service).days.to_numpy()
+    complete = _completeness(lag, **CLAIMS_BACKFILL)
+    kind_key = {"OUTPATIENT": 2, "INPATIENT": 3}[kind]
+    out = {name: np.zeros((days, n, len(AGE_GROUPS))) for name in CLAIMS_COUNTS}
+    season = _season(np.asarray((service - FIRST_DAY).days))
+    for d, day in enumerate(service):
+        t = (day - FIRST_DAY).days
+        rng = np.random.default_rng([seed, kind_key, t])
+        expected_den = pop[:, None] * AGE_SHARES[None, :]
+        if kind == "OUTPATIENT":
+            expected_den = expected_den * VISITS_PER_PERSON * VISIT_WEEKDAY[day.day_of_week]
+            covid_share = np.clip(0.01 + 60 * rate[:, t, None] * SICK_WEEKDAY[day.day_of_week], 0, 0.5)
+        else:
+            expected_den = expected_den * ADMISSIONS_PER_PERSON
+            covid_share = np.clip(0.02 + 150 * rate[:, max(t - ADMISSION_LAG_DAYS, 0), None], 0, 0.6)
+        flu_share = 0.004 + 0.02 * season[d]
+        den = rng.poisson(expected_den).astype(float)
+        out["Denominator"][d] = den
+        out["Covid_like"][d] = rng.binomial(den.astype(np.int64), np.broadcast_to(covid_share, den.shape))
+        out["Flu_like"][d] = rng.binomial(den.astype(np.int64), flu_share)
+        out["Mixed"][d] = rng.binomial(den.astype(np.int64), 0.3 * flu_share)
+        out["Flu1"][d] = rng.binomial(out["Flu_like"][d].astype(np.int64), 0.5)
+        for name in CLAIMS_COUNTS:
+            out[name][d] = np.floor(out[name][d] * complete[d])
+    return service, fips, out
+
+
+def claims_drop_bytes(kind: str, issue_date, *, seed: int = 0, days: int = CLAIMS_DAYS, counties=None) -> bytes:
+    """The gzip'ed CSV of a demo drop (rows: service day, county, age group; rows with no visits left out)."""
+    import gzip
+
+    service, fips, counts = claims_counts(kind, issue_date, seed=seed, days=days, counties=counties)
+    _, _, hrr, _ = _claims_regions()
+    hrr = hrr[: len(fips)]
+    n_days, n_counties, n_ages = counts["Denominator"].shape
+    keep = (counts["Denominator"] > 0).ravel()
+    day_i, county_i, age_i = (a.ravel()[keep] for a in np.indices((n_days, n_counties, n_ages)))
+    hrr_text = np.array(["" if pd.isna(h) else str(int(h)) for h in hrr], dtype=object)
+    frame = pd.DataFrame({name: counts[name].ravel()[keep].astype(np.int64) for name in CLAIMS_COUNTS})
+    frame["ServiceDate"] = service.strftime("%Y-%m-%d").to_numpy()[day_i]
+    frame["PatCountyFIPS"] = fips[county_i]
+    frame["Pat HRR Name"] = np.array([f"HRR {h}" if h else "" for h in hrr_text], dtype=object)[county_i]
+    frame["Pat HRR ID"] = np.array([f"{h}.0" if h else "" for h in hrr_text], dtype=object)[county_i]
+    frame["PatAgeGroup"] = np.array(AGE_GROUPS, dtype=object)[age_i]
+    return gzip.compress(frame.to_csv(index=False).encode(), compresslevel=1, mtime=0)
+
+
+def _write_drop(kind: str, folder, issue_date, *, seed: int) -> Path:
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / claims_drop_name(kind, issue_date)
+    if not path.exists():  # the same seed and day give the same bytes: a drop already there is kept
+        atomic.write_bytes(path, claims_drop_bytes(kind, issue_date, seed=seed))
+    return path
+
+
+def write_outpatient_drop(folder, issue_date, *, seed: int = 0) -> Path:
+    """Write the demo outpatient drop of ``issue_date`` (doctor-visits) into ``folder``, atomically."""
+    return _write_drop("OUTPATIENT", folder, issue_date, seed=seed)
+
+
+def write_inpatient_drop(folder, issue_date, *, seed: int = 0) -> Path:
+    """Write the demo inpatient drop of ``issue_date`` (hospital-admissions) into ``folder``, atomically."""
+    return _write_drop("INPATIENT", folder, issue_date, seed=seed)
