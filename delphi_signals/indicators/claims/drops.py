@@ -243,6 +243,28 @@ def resolve_drop(params: dict, kind: str, *, source: str) -> tuple[SourceVersion
     return SourceVersion(source, day, kind_label, drop.name, redacted(drop_url)), drop_url, drop
 
 
+def check_local_drop(params: dict, kind: str, *, source: str, layout) -> SourceVersion:
+    """The version check of a pull (run before any task): :func:`resolve_drop`, and for a drop on this machine its
+    content too (:func:`~.reader.read_drop`), so a missing, misnamed or malformed drop stops the run with exit
+    code 20 before anything is exported. A drop on an SFTP server is read by the pull itself.
+
+    Raises
+    ------
+    UnusableDropError
+        Naming the drop, the line and the field.
+    """
+    from .reader import read_drop
+
+    version, drop_url, drop = resolve_drop(params, kind, source=source)
+    if is_local(drop_url):
+        try:
+            read_drop(local_path(drop_url), layout, name=drop.name if drop else None)
+        except InputError as exc:
+            raise UnusableDropError(exc.reason, source=source, issue_date=P.issue_date(params), file=exc.file,
+                                    line=exc.line, field=exc.field) from None
+    return version
+
+
 def fetch_drop(params: dict, kind: str, *, source: str, cache_name: str) -> tuple[Path, DropName | None]:
     """Copy the issue's drop into ``input/<source>/<YYYYMMDD>_<cache_name>.csv.gz`` (sidecar: the drop's name).
 

@@ -50,7 +50,7 @@ def left_gauss(x: np.ndarray, bandwidth: float = BANDWIDTH) -> np.ndarray:
     Examples
     --------
     >>> np.round(left_gauss(np.array([1.0, 2.0, 4.0, 8.0])), 4).tolist()
-    [1.0, 2.0, 3.8723, 7.4047]
+    [1.0, 2.0, 3.8356, 7.2185]
     """
     return smooth_array(x, "left_gauss_linear", bandwidth=bandwidth)
 
@@ -86,7 +86,7 @@ def scaled_smooth(rates: np.ndarray, base: np.ndarray | None = None, bandwidth: 
     --------
     >>> rates = np.array([[0.1, 0.2, 0.3, 0.2, 0.1], [0.0, 0.0, 0.0, 0.0, 0.0]])
     >>> np.round(scaled_smooth(rates), 4).tolist()
-    [[0.1, 0.2, 0.3, 0.2731, 0.1], [0.0, 0.0, 0.0, 0.0, 0.0]]
+    [[0.1, 0.2, 0.3, 0.2589, 0.1764], [0.0, 0.0, 0.0, 0.0, 0.0]]
     """
     scale = MinMaxScale.fit(rates)
     smoothed = left_gauss(scale.forward(rates), bandwidth)

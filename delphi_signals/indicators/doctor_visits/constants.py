@@ -26,9 +26,15 @@ DEFAULT_PREFIX = "wip_XXXXX"
 MEGACOUNTY_THRESHOLD, MEGACOUNTY_WINDOW = 100, 7
 
 
-def _describe(parts: dict) -> dict:
+def prefix_part(prefix: str) -> str:
+    """The name part of an obfuscated prefix: ``wip_XXXXX`` → ``XXXXX_`` (the catalogue adds ``wip_`` itself and
+    marks the signal work in progress), any other prefix ``p`` → ``p_``."""
+    return (prefix[4:] if prefix.startswith("wip_") else prefix) + "_"
+
+
+def _describe(parts: dict, wip: bool) -> dict:
     return dict(time_type="day", geo_types=GEOS, kind="ratio", smoothing=7, family="cli",
-                wip=parts["prefix"].startswith("wip_"),
+                wip=wip and parts["prefix"] != "",
                 representative=parts["prefix"] == "" and parts["adj"] == "")
 
 
@@ -39,11 +45,13 @@ def catalogue(prefix: str | None = None) -> Catalogue:
     --------
     >>> catalogue().names()
     ['smoothed_cli', 'smoothed_adj_cli', 'wip_XXXXX_smoothed_cli', 'wip_XXXXX_smoothed_adj_cli']
-    >>> catalogue("wip_abc").signal(prefix="wip_abc_", adj="adj_").name
+    >>> catalogue("wip_abc").signal(prefix="abc_", adj="adj_").name
     'wip_abc_smoothed_adj_cli'
     """
-    prefixes = ["", f"{prefix or DEFAULT_PREFIX}_"]
-    return Catalogue.product("{prefix}smoothed_{adj}cli", {"prefix": prefixes, "adj": ["", "adj_"]}, _describe)
+    prefix = prefix or DEFAULT_PREFIX
+    prefixes = ["", prefix_part(prefix)]
+    return Catalogue.product("{prefix}smoothed_{adj}cli", {"prefix": prefixes, "adj": ["", "adj_"]},
+                             lambda parts: _describe(parts, prefix.startswith("wip_")))
 
 
 def signal_for(params: dict, *, adjusted: bool):
@@ -51,7 +59,7 @@ def signal_for(params: dict, *, adjusted: bool):
     indicator = params.get("indicator") or {}
     prefix = str(indicator.get("obfuscated_prefix") or DEFAULT_PREFIX)
     cat = catalogue(prefix)
-    return cat.signal(prefix=f"{prefix}_" if indicator.get("se") else "", adj="adj_" if adjusted else "")
+    return cat.signal(prefix=prefix_part(prefix) if indicator.get("se") else "", adj="adj_" if adjusted else "")
 
 
 CATALOGUE = catalogue()

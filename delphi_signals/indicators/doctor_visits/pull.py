@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ..claims.drops import DropName, drop_date, fetch_drop, resolve_drop
+from ..claims.drops import DropName, check_local_drop, drop_date, fetch_drop
 from ..claims.reader import read_drop
 from .constants import CACHE_NAME, DROP_KIND, LAYOUT, SOURCE
 
 
 def resolve_versions(params: dict):
-    """The indicator contract's version check: the drop the issue takes, or exit code 20 when there is none."""
-    return [resolve_drop(params, DROP_KIND, source=SOURCE)[0]]
+    """The indicator contract's version check: the drop the issue takes, or exit code 20 when there is none or it
+    is unusable (:func:`~delphi_signals.indicators.claims.drops.check_local_drop`)."""
+    return [check_local_drop(params, DROP_KIND, source=SOURCE, layout=LAYOUT)]
 
 
 def pull_data(params: dict) -> tuple[pd.DataFrame, "DropName | None", object]:

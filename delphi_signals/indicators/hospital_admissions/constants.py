@@ -26,9 +26,15 @@ DEFAULT_PREFIX = "wip_XXXXX"
 MEGACOUNTY_THRESHOLD, MEGACOUNTY_WINDOW = 100, 7
 
 
-def _describe(parts: dict) -> dict:
+def prefix_part(prefix: str) -> str:
+    """The name part of an obfuscated prefix: ``wip_XXXXX`` → ``XXXXX_`` (the catalogue adds ``wip_`` itself and
+    marks the signal work in progress), any other prefix ``p`` → ``p_``."""
+    return (prefix[4:] if prefix.startswith("wip_") else prefix) + "_"
+
+
+def _describe(parts: dict, wip: bool) -> dict:
     return dict(time_type="day", geo_types=GEOS, kind="ratio", smoothing=7, family=parts["disease"],
-                wip=parts["prefix"].startswith("wip_"),
+                wip=wip and parts["prefix"] != "",
                 representative=parts["prefix"] == "" and parts["adj"] == "")
 
 
@@ -42,18 +48,19 @@ def catalogue(prefix: str | None = None) -> Catalogue:
     >>> catalogue("foo_obfuscated").signal(prefix="foo_obfuscated_", adj="", disease="flu").name
     'foo_obfuscated_smoothed_flu_from_claims'
     """
-    prefixes = ["", f"{prefix or DEFAULT_PREFIX}_"]
+    prefix = prefix or DEFAULT_PREFIX
+    prefixes = ["", prefix_part(prefix)]
     return Catalogue.product("{prefix}smoothed_{adj}{disease}_from_claims",
                              {"prefix": prefixes, "disease": list(NUMERATORS.values()), "adj": ["", "adj_"]},
-                             _describe)
+                             lambda parts: _describe(parts, prefix.startswith("wip_")))
 
 
 def signal_for(params: dict, *, disease: str, adjusted: bool):
     """The catalogue signal a run with ``params`` publishes (obfuscated when ``indicator.write_se``)."""
     indicator = params.get("indicator") or {}
     prefix = str(indicator.get("obfuscated_prefix") or DEFAULT_PREFIX)
-    return catalogue(prefix).signal(prefix=f"{prefix}_" if indicator.get("write_se") else "", disease=disease,
-                                    adj="adj_" if adjusted else "")
+    return catalogue(prefix).signal(prefix=prefix_part(prefix) if indicator.get("write_se") else "",
+                                    disease=disease, adj="adj_" if adjusted else "")
 
 
 CATALOGUE = catalogue()
