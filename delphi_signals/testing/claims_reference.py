@@ -76,7 +76,8 @@ def outpatient_reference(days: pd.DataFrame, *, jeffreys: bool) -> pd.DataFrame:
     for name, base in (("covid", None), ("flu_mixed", rates["flu1"])):
         if rates[name].sum() != 0:
             total = total + _minmax_smooth(rates[name], base)
-    se = np.sqrt(total * (1 - total) / den.to_numpy())
+    with np.errstate(divide="ignore", invalid="ignore"):  # days without visits are never published
+        se = np.sqrt(total * (1 - total) / den.to_numpy())
     return pd.DataFrame({"rate": 100 * total, "se": np.where(include, 100 * se, np.nan), "include": include},
                         index=days.index)
 
@@ -88,7 +89,8 @@ def inpatient_reference(days: pd.DataFrame, numerator: str) -> pd.DataFrame:
     num_s = np.clip(left_gauss_linear(num[numerator].to_numpy()), 0, den_s)
     rate = (num_s + 0.5) / (den_s + 1)
     include = den_s >= 100
-    se = np.sqrt(rate * (1 - rate) / den_s)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        se = np.sqrt(rate * (1 - rate) / den_s)
     return pd.DataFrame({"rate": 100 * rate, "se": np.where(include, 100 * se, np.nan), "include": include},
                         index=days.index)
 
