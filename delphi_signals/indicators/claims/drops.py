@@ -29,7 +29,7 @@ from ...errors import InputError
 from ...log import get_logger
 from ...sources import fetch
 from ...sources.cache import parse_day
-from ...sources.errors import FetchError, MissingExtraError, SourceVersionError
+from ...sources.errors import FetchError, SourceVersionError
 from ...sources.fetch import _filesystem
 from ...sources.versions import SourceVersion, is_local, local_path, record_fetch
 from .. import params as P
@@ -193,11 +193,21 @@ def list_folder(url: str, storage_options: dict) -> list[str]:
     fs, path = _filesystem(url, storage_options)
     try:
         entries = fs.ls(path.rstrip("/") or "/", detail=True)
-    except MissingExtraError:
-        raise
     except Exception as exc:  # noqa: BLE001 - any transport failure, named with its URL
         raise FetchError(f"cannot list the folder ({type(exc).__name__}: {exc})", url=redacted(url)) from exc
+    finally:
+        disconnect(fs)
     return sorted(PurePosixPath(e["name"]).name for e in entries if e.get("type") != "directory")
+
+
+def disconnect(fs) -> None:
+    """Close a remote filesystem's connection and drop it from fsspec's instance cache (an SFTP session left
+    open keeps the server's session, and a process exiting, waiting)."""
+    for name in ("ftp", "client"):
+        handle = getattr(fs, name, None)
+        if handle is not None and hasattr(handle, "close"):
+            handle.close()
+    type(fs).clear_instance_cache()
 
 
 def _single_file(url: str) -> bool:
@@ -273,8 +283,12 @@ def fetch_drop(params: dict, kind: str, *, source: str, cache_name: str) -> tupl
     """
     version, drop_url, drop = resolve_drop(params, kind, source=source)
     _, options = location(params)
-    result = fetch(drop_url, source=source, data_root=P.data_root(params), day=P.issue_date(params),
-                   name=cache_name, ext="csv.gz", force=bool(_indicator(params).get("force_pull")),
-                   storage_options=options or None, check=None)
+    try:
+        result = fetch(drop_url, source=source, data_root=P.data_root(params), day=P.issue_date(params),
+                       name=cache_name, ext="csv.gz", force=bool(_indicator(params).get("force_pull")),
+                       storage_options=options or None, check=None)
+    finally:
+        if not is_local(drop_url):
+            disconnect(_filesystem(drop_url, options)[0])
     record_fetch(result, version)
     return result.path, drop
