@@ -137,8 +137,9 @@ def test_a_truncated_drop_and_a_bad_name_exit_20(realdata, tmp_path, luigi_setti
 def test_an_empty_drop_writes_no_files_and_warns(tmp_path, log_records):
     folder = tmp_path / "drops"
     folder.mkdir()
-    header = "Covid_like,Flu_like,Mixed,Flu1,Denominator,ServiceDate,PatCountyFIPS,Pat HRR Name,Pat HRR ID,PatAgeGroup\n"
-    (folder / OUTPATIENT).write_bytes(gzip.compress(header.encode()))
+    header = ",".join(["Covid_like", "Flu_like", "Mixed", "Flu1", "Denominator", "ServiceDate", "PatCountyFIPS",
+                       "Pat HRR Name", "Pat HRR ID", "PatAgeGroup"])
+    (folder / OUTPATIENT).write_bytes(gzip.compress(header.encode() + b"\n"))
     assert DOCTOR.run_module(_params(DOCTOR, folder, tmp_path)) == []
     assert any(r["event"].startswith("empty drop") for r in log_records)
 
