@@ -3,6 +3,7 @@ code 20 naming drop, line and field, before anything is exported), an empty drop
 references."""
 
 import gzip
+import json
 import io
 import shutil
 
@@ -211,3 +212,30 @@ def test_jeffreys_estimate_and_its_standard_error_by_hand():
     assert np.isnan(se[0]) and se[1] == pytest.approx(np.sqrt(10.5 / 101 * 90.5 / 101 / 100))
     assert se[2] > 0  # never 0, even when every trial was an event
     assert np.isnan(E.plain_proportion([1.0], [0.0])[0])
+
+
+# ---- the pipeline -----------------------------------------------------------------------------------------
+
+def test_both_indicators_export_the_demo_drops_through_luigi(tmp_path, luigi_settings):
+    import datetime as dt
+
+    import luigi
+    from luigi.execution_summary import LuigiStatusCode
+
+    from luigi_tasks import Export
+
+    luigi_settings({("delphi_signals", "data_root"): str(tmp_path / "var"),
+                    ("doctor-visits", "base_url"): "demo", ("doctor-visits", "export_start_date"): "2020-11-20",
+                    ("hospital-admissions", "base_url"): "demo",
+                    ("hospital-admissions", "export_start_date"): "2020-11-20"})
+    tasks = [Export(source=s, date=dt.date(2020, 11, 30)) for s in ("doctor-visits", "hospital-admissions")]
+    result = luigi.build(tasks, local_scheduler=True, detailed_summary=True)
+    assert result.status == LuigiStatusCode.SUCCESS, result.summary_text
+    doctor = json.loads(tasks[0].output().open().read())
+    hospital = json.loads(tasks[1].output().open().read())
+    assert doctor["signals"] == ["smoothed_adj_cli", "smoothed_cli"] and doctor["file_count"] == 7 * 6 * 2
+    assert hospital["signals"] == ["smoothed_adj_covid19_from_claims", "smoothed_adj_flu_from_claims",
+                                   "smoothed_covid19_from_claims", "smoothed_flu_from_claims"]
+    assert hospital["file_count"] == 7 * 6 * 4 and doctor["last_time_value"] == 20201126
+    demo = tmp_path / "var" / "demo" / "doctor-visits" / "20201130"
+    assert [p.name for p in demo.iterdir()] == ["SYNEDI_AGG_OUTPATIENT_30112020_1455CDT.csv.gz"]
