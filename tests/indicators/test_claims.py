@@ -239,3 +239,15 @@ def test_both_indicators_export_the_demo_drops_through_luigi(tmp_path, luigi_set
     assert hospital["file_count"] == 7 * 6 * 4 and doctor["last_time_value"] == 20201126
     demo = tmp_path / "var" / "demo" / "doctor-visits" / "20201130"
     assert [p.name for p in demo.iterdir()] == ["SYNEDI_AGG_OUTPATIENT_30112020_1455CDT.csv.gz"]
+
+
+def test_counts_without_visits_give_a_rate_of_zero_not_an_infinity(log_records):
+    from delphi_signals.indicators.claims.sensor import outpatient_rates
+
+    den = np.full((1, 30), 200.0)
+    den[0, 10:20] = 0.0  # ten days without visits, yet with COVID-like counts (a broken drop)
+    counts = np.zeros((1, 4, 30))
+    counts[0, 0] = 10.0
+    result = outpatient_rates(counts, den, jeffreys=False)
+    assert np.isfinite(result.rate[0, 1:]).all()
+    assert any(r["event"] == "counts without visits: rate set to 0" for r in log_records)
