@@ -15,7 +15,7 @@ def resolve_versions(params: dict):
     return [check_local_drop(params, DROP_KIND, source=SOURCE, layout=LAYOUT)]
 
 
-def pull_data(params: dict) -> tuple[pd.DataFrame, "DropName | None", object]:
+def pull_data(params: dict) -> tuple[pd.DataFrame, DropName | None, object]:
     """Fetch the issue's drop into ``input/doctor-visits/<YYYYMMDD>_outpatient.csv.gz`` and read it strictly.
 
     Returns
