@@ -251,3 +251,12 @@ def test_counts_without_visits_give_a_rate_of_zero_not_an_infinity(log_records):
     result = outpatient_rates(counts, den, jeffreys=False)
     assert np.isfinite(result.rate[0, 1:]).all()
     assert any(r["event"] == "counts without visits: rate set to 0" for r in log_records)
+
+
+def test_a_folder_that_is_not_there_exits_20(tmp_path, luigi_settings, capsys):
+    from luigi_tasks.cli import main
+
+    luigi_settings({("delphi_signals", "data_root"): str(tmp_path / "var"),
+                    ("doctor-visits", "base_url"): str(tmp_path / "no-such-folder")})
+    assert main(["run", "--source", "doctor-visits", "--date", "2020-02-07", "--days", "1", "--until", "export"]) == 20
+    assert "no such folder of drops" in capsys.readouterr().err

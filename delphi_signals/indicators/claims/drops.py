@@ -246,7 +246,11 @@ def resolve_drop(params: dict, kind: str, *, source: str) -> tuple[SourceVersion
             drop = None
         kind_label = "local" if is_local(url) else "drop"
         return SourceVersion(source, day, kind_label, name, redacted(url)), url, drop
-    drop = choose_drop(list_folder(url, options), day, kind, source=source)
+    try:
+        names = list_folder(url, options)
+    except FetchError as exc:  # a folder that is not there (or a server that does not answer): input missing
+        raise UnusableDropError(exc.reason, source=source, issue_date=day, file=redacted(url)) from exc
+    drop = choose_drop(names, day, kind, source=source)
     drop_url = url.rstrip("/") + "/" + drop.name if "://" in url else str(local_path(url) / drop.name)
     kind_label = "local" if is_local(url) else "drop"
     log.info("chose drop", source=source, issue_date=day.isoformat(), drop=drop.name, folder=redacted(url))
