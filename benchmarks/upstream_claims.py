@@ -31,6 +31,7 @@ if "ARGS" not in globals():  # run by hand: python upstream_claims.py '{"which":
     ARGS = json.loads(sys.argv[1])
 
 LOGGER = logging.getLogger("upstream_claims")
+FACTS = {}  # what the run used, for the benchmark's checks: weekday fits, HRR links
 FIRST_DATA_DATE = datetime(2020, 1, 1)
 BANDWIDTH = 100
 MAX_BACKFILL_WINDOW, MIN_CUM_VISITS, MIN_RECENT_VISITS, MIN_RECENT_OBS, MIN_DEN = 7, 500, 100, 3, 100
@@ -149,10 +150,15 @@ def doctor_visits():
     n_sensor = (end - start).days
     final_idxs = np.where((burn_in >= start) & (burn_in <= end))[0][:n_sensor]
     gmpr, files = GeoMapper(), 0
+    links = gmpr.get_crosswalk("fips", "hrr")
+    FACTS["hrr_links"] = links[links.fips.isin(set(data.PatCountyFIPS))][["fips", "hrr", "weight"]].values.tolist()
+    FACTS["weekday_dates"] = [f"{d:%Y-%m-%d}" for d in sorted(set(data.ServiceDate))]
     for geo in ARGS["geos"]:
         for weekday in ARGS["weekday"]:
             params = Weekday.get_params(data, "Denominator", DV_CLI + ["Flu1"], "ServiceDate", [1, 1e5, 1e10, 1e15],
                                         LOGGER) if weekday else None
+            if weekday:
+                FACTS["weekday_beta"] = params.tolist()
             if weekday and np.any(np.all(params == 0, axis=1)):
                 continue
             out = []
@@ -251,5 +257,5 @@ def hospital_admissions():
 
 started = time.perf_counter()
 written = doctor_visits() if ARGS["which"] == "doctor" else hospital_admissions()
-print(json.dumps({"seconds": time.perf_counter() - started, "files": written,
+print(json.dumps({"seconds": time.perf_counter() - started, "files": written, **FACTS,
                   "peak_mb": int(re.search(r"VmHWM:\s+(\d+)", open("/proc/self/status").read())[1]) / 1024}))
