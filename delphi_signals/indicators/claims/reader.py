@@ -15,7 +15,6 @@ computed):
 
 from __future__ import annotations
 
-import io
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -116,18 +115,14 @@ def read_drop(path, layout: DropLayout = DropLayout(), *, name: str | None = Non
     """
     path = Path(path)
     where = name or path.name
-    data = gunzip(path)
-    if not data.strip():
-        raise InputError("empty drop (no header line)", file=where, line=1)
-    try:
-        header = pd.read_csv(io.BytesIO(data), nrows=0).columns
-    except pd.errors.ParserError as exc:
-        raise InputError(f"the header is not a CSV line: {exc}", file=where, line=1) from None
-    missing = [c for c in layout.required if c not in header]
-    if missing:
-        raise InputError(f"the header lacks column(s) {', '.join(missing)} (has {', '.join(header)})",
-                         file=where, line=1, field=missing[0])
-    frame = _parse(data, layout, where)
+    try:  # streamed: the decompressed drop is never held whole (a truncated stream is located below)
+        header = pd.read_csv(path, compression="gzip", nrows=0).columns
+        frame = _parse(path, layout, where, header)
+    except (EOFError, OSError, zlib.error, pd.errors.EmptyDataError):
+        data = gunzip(path)  # raises, naming the line where a truncated or corrupt stream breaks
+        if not data.strip():
+            raise InputError("empty drop (no header line)", file=where, line=1) from None
+        raise
     out = {}
     for column in layout.counts:
         values = frame[column].to_numpy(dtype=float)
@@ -164,20 +159,24 @@ def read_drop(path, layout: DropLayout = DropLayout(), *, name: str | None = Non
     return result
 
 
-def _parse(data: bytes, layout: DropLayout, where) -> pd.DataFrame:
-    """The drop's required columns: counts as floats, the rest as text (checked per distinct value: a drop repeats
-    a few thousand counties and a hundred days a million times). A count that is not a number makes the fast read fail; the
-    drop is then read as text to name the first such field."""
+def _parse(path, layout: DropLayout, where, header) -> pd.DataFrame:
+    """The drop's required columns: counts as floats, the rest as text (checked per distinct value: a drop
+    repeats a few thousand counties and a hundred days a million times). A count that is not a number makes the
+    fast read fail; the drop is then read as text to name the first such field."""
+    missing = [c for c in layout.required if c not in header]
+    if missing:
+        raise InputError(f"the header lacks column(s) {', '.join(missing)} (has {', '.join(header)})",
+                         file=where, line=1, field=missing[0])
     ids = [c for c in layout.required if c not in layout.counts]
     try:
-        return pd.read_csv(io.BytesIO(data), usecols=list(layout.required), keep_default_na=False,
+        return pd.read_csv(path, compression="gzip", usecols=list(layout.required), keep_default_na=False,
                            na_values={c: ["nan", "NaN"] for c in layout.counts},
                            dtype={**{c: np.float64 for c in layout.counts}, **{c: str for c in ids}})
     except pd.errors.ParserError as exc:
         raise InputError(f"not a CSV with one field per header column: {exc}", file=where) from None
     except ValueError:
         pass
-    text = pd.read_csv(io.BytesIO(data), usecols=list(layout.required), dtype=str, keep_default_na=False,
+    text = pd.read_csv(path, compression="gzip", usecols=list(layout.required), dtype=str, keep_default_na=False,
                        na_filter=False)
     for column in layout.counts:
         values = pd.to_numeric(text[column], errors="coerce")
