@@ -151,7 +151,8 @@ def compare(ours_dir: Path, up_dir: Path, excluded_hrrs=()) -> list[dict]:
         rows.append({"signal": name, "rows_ours": len(o), "rows_upstream": len(u), "only_ours": int((~both &
                      (m["_merge"] == "left_only")).sum()), "only_upstream": int((m["_merge"] == "right_only").sum()),
                      "max_abs": float(diff[both].max()) if both.any() else float("nan"),
-                     "max_rel": float((diff / m.val_u.abs())[both].max()) if both.any() else float("nan"),
+                     "max_rel": float((diff / np.maximum(m.val_u.abs(), m.val_o.abs()).where(lambda x: x > 0, 1.0))
+                                      [both].max()) if both.any() else float("nan"),
                      "files_same": set(o.file) == set(u.file)})
     return rows
 
