@@ -155,3 +155,18 @@ def test_with_zero_weekday_effects_the_adjusted_sensor_is_the_unadjusted_one():
 from delphi_signals.geo import geodata_dir  # noqa: E402
 
 INDICATOR_GEODATA = geodata_dir()
+
+
+def test_drop_date_overrides_the_name_and_names_a_renamed_drop(drops, plain_run, tmp_path):
+    from delphi_signals.indicators.claims.drops import UnusableDropError
+
+    renamed = tmp_path / "outpatient.csv.gz"
+    shutil.copy(drops / DROP, renamed)
+    with pytest.raises(UnusableDropError, match="indicator.drop_date is not set"):
+        run_module(_params(renamed, tmp_path / "a"))
+    same = _read(run_module(_params(renamed, tmp_path / "b", drop_date="2020-02-07")))
+    pd.testing.assert_frame_equal(same.sort_values(["file", "geo_id"], ignore_index=True),
+                                  plain_run.sort_values(["file", "geo_id"], ignore_index=True))
+    earlier = _read(run_module(_params(drops, tmp_path / "c", drop_date="2020-02-06")))
+    # one day earlier: the service dates of 2020-02-06 are left out and the window ends a day sooner
+    assert sorted(earlier.file.str[:8].unique()) == ["20200201", "20200202", "20200203"]
