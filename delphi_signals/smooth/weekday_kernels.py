@@ -534,7 +534,8 @@ def solve_one(num, den, dow, penalty_weight, gap_tol, feas_tol, max_steps, beta,
         # descend; the plain Newton step towards a target does (the Jacobian is exact): first at the same
         # target, then at ever more centred ones, where the Newton system is better conditioned
         retry = 0
-        near = dual_norm <= ROUNDING_SLACK * feas_limit and gap <= ROUNDING_SLACK * gap_tol * max(1.0, abs(primal_value))
+        near = (dual_norm <= ROUNDING_SLACK * feas_limit
+                and gap <= ROUNDING_SLACK * gap_tol * max(1.0, abs(primal_value)))
         while s == 0.0 and retry < 4 and not near:  # near the optimum it is rounding that stops progress
             if retry > 0:
                 target = min(gap / (2 * m), target * 10.0 + gap / (2 * m) * 0.1)
