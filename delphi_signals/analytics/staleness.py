@@ -205,7 +205,7 @@ def check_source(engine: sa.engine.Engine, source: str, settings: dict, run_date
         checked.append({"source": source, "signal": row.signal, "time_type": row.time_type,
                         "geo_type": row.geo_type, "newest_time_value": int(row.newest),
                         "age_days": age, "gap": gap, "dates_in_window": [d.strftime("%Y-%m-%d") for d in ends]})
-        LOG.info("Signal lag", source=source, signal=row.signal, geo_type=row.geo_type, current_lag_in_days=age,
+        LOG.debug("Signal lag", source=source, signal=row.signal, geo_type=row.geo_type, current_lag_in_days=age,
                  lag_calculated_from_api=False)
         last_updated = last_day.isoformat()
         if age > settings["max_age"] + grace:

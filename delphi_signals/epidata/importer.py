@@ -350,12 +350,12 @@ class _Batch:
             if new:
                 counts["files_ok"] += 1
                 counts["rows"] += len(rows)
-                log.info("inserted database rows", row_count=len(rows), signal=rows["signal"].iat[0],
+                log.debug("inserted database rows", row_count=len(rows), signal=rows["signal"].iat[0],
                          geo_type=rows["geo_type"].iat[0], time_value=int(rows["time_value"].iat[0]),
                          lag=int(rows["lag"].iat[0]), contradictions=pending.checked.contradictions)
             else:
                 counts["files_already_loaded"] += 1
-                log.info("file already loaded; archiving it")
+                log.debug("file already loaded; archiving it")
             if _archive_success(self.data_dir, pending.delivery) is None:
                 counts["files_vanished"] += 1
         for delivery, checked in self.failed:
