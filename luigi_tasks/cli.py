@@ -42,9 +42,23 @@ def build(tasks, args) -> int:
     """Run ``tasks`` on the local scheduler or the ``luigid`` at ``--scheduler-url``; the Luigi exit code."""
     import luigi
 
+    from .console import TaskProgress
+
     kwargs = {"local_scheduler": True} if args.scheduler_url is None else {"scheduler_url": args.scheduler_url}
-    result = luigi.build(tasks, detailed_summary=True, workers=args.workers, **kwargs)
-    return _luigi_exit_code(result.status)
+    with TaskProgress(_stage_name(tasks)):
+        result = luigi.build(tasks, detailed_summary=True, workers=args.workers, **kwargs)
+    code = _luigi_exit_code(result.status)
+    if code != EXIT["ok"] and not getattr(args, "verbose", False):  # --verbose: Luigi printed it already
+        print(result.summary_text, file=sys.stderr)
+    return code
+
+
+def _stage_name(tasks) -> str:
+    """The progress bar's label for a build: ``Daily 2020-11-30`` or ``Nightly 2020-11-30 …``."""
+    families = list(dict.fromkeys(t.task_family for t in tasks))
+    dates = sorted({str(getattr(t, "date", "")) for t in tasks} - {""})
+    when = dates[0] if len(dates) == 1 else (f"{dates[0]}..{dates[-1]}" if dates else "")
+    return " ".join([", ".join(families), when]).strip()
 
 
 def _export_summary(task) -> str:
@@ -432,6 +446,10 @@ def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="delphi-signals", description="Raw public-health data into versioned, "
                                   "validated epidemiological signals.", epilog="exit codes: " + ", ".join(
                                       f"{code} {name}" for name, code in EXIT.items()))
+    top.add_argument("--verbose", action="store_true", help="DEBUG events and Luigi's own lines too")
+    top.add_argument("--quiet", action="store_true", help="the summary and errors alone (no progress bars)")
+    top.add_argument("--log-file", default=None, metavar="PATH",
+                     help="also write every event, DEBUG included, as JSON lines to PATH")
     commands = top.add_subparsers(dest="command", required=True)
     _add_run(commands, sources())
     _add_validate(commands, sources())
@@ -449,7 +467,17 @@ def main(argv=None) -> int:
     from delphi_signals.errors import DelphiSignalsError, UnknownNameError
     from delphi_signals.sources.errors import SourceVersionError
 
+    from .console import configure
+
     args = parser().parse_args(argv)
+    if args.verbose and args.quiet:
+        print("delphi-signals: --verbose and --quiet exclude each other", file=sys.stderr)
+        return EXIT["usage"]
+    try:
+        configure(verbose=args.verbose, quiet=args.quiet, log_file=args.log_file)
+    except OSError as exc:
+        print(f"delphi-signals: --log-file: {exc}", file=sys.stderr)
+        return EXIT["usage"]
     try:
         return args.handler(args)
     except SourceVersionError as exc:

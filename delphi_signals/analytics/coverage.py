@@ -110,7 +110,7 @@ def signal_coverage(conn, source: str, signal: str, run_date: dt.date, days: int
                                                                    signal_dim.c.signal == signal)).scalar()
     out = {"coverage": [], "latency": [], "reporting_lag": []}
     if key is None:
-        LOG.warning("signal not in the database", source=source, signal=signal)
+        LOG.info("signal not in the database", source=source, signal=signal)
         return out
     first = run_date - dt.timedelta(days=days - 1)
     params = {"key": key, "first_day": int(first.strftime("%Y%m%d")),

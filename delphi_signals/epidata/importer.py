@@ -434,7 +434,7 @@ def import_receiving(data_dir, engine_or_url, issue=None, *, source: str | None 
     engine = _engine(engine_or_url)
     schema.create_schema(engine)
     batch = _Batch(data_dir, engine, summary)
-    for delivery in progress(deliveries, desc="import", unit="file"):
+    for delivery in progress(deliveries, desc=f"import {source or 'receiving'}", unit=" files"):
         _route(delivery, batch, summary, max_errors)
         if batch.full(batch_files, batch_rows):
             batch.flush()
@@ -484,7 +484,7 @@ def import_folder(data_dir, engine_or_url, source: str, issue_date, *, max_error
     schema.create_schema(engine)
     marker = folder_marker(source, day)
     batch = _Batch(data_dir, engine, summary, folder_marker_row=marker)
-    for delivery in progress(deliveries, desc="check", unit="file"):
+    for delivery in progress(deliveries, desc=f"import {source} {day:%Y%m%d}", unit=" files"):
         _route(delivery, batch, summary, max_errors)
     batch.flush()
     result = summary.as_dict()

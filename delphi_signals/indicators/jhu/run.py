@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from ...errors import InputError
-from ...log import progress
 from ...smooth import smooth
 from ..runner import export_signals, stamp_signal
 from .constants import CATALOGUE, GEO_RES, METRICS, SOURCE
@@ -87,7 +86,7 @@ def run_module(params: dict) -> list[Path]:
             cumulative = pull_data(metric, **pull_options(params))
             unmapped.update(cumulative.attrs["unmapped_uids"])
             base = base_cubes(cumulative, chunks)
-            for geo_res in progress(GEO_RES, desc=f"{SOURCE} {metric}", unit="geo level"):
+            for geo_res in GEO_RES:
                 for _name, cube in build_signals(cumulative, metric, geo_res, base):
                     yield cube.compute() if chunks else cube
 
