@@ -1,5 +1,6 @@
 """Names and fixed facts of the JHU CSSE indicator (spec: indicators.md §8)."""
 
+from ...geo import county_split
 from ..contract import Catalogue
 
 SOURCE = "jhu-csse"
@@ -78,9 +79,8 @@ PARAMS_DEFAULTS = {
 
 # UIDs whose counts are split over several counties (weights: population shares, as upstream)
 UID_SPLITS = {
-    84070002: {"25007": 16535 / 26707, "25019": 10172 / 26707},  # Dukes and Nantucket
-    84070003: {"29095": 674158 / 1084897, "29047": 221939 / 1084897,  # Kansas City
-               "29037": 99478 / 1084897, "29165": 89322 / 1084897},
+    84070002: county_split("Dukes and Nantucket", "ma"),
+    84070003: county_split("Kansas City", "mo"),
 }
 UTAH_DISTRICTS = range(84070015, 84070021)  # Bear River … Weber-Morgan: Utah's megacounty
 TERRITORY_UIDS = {16: "60000", 316: "66000", 580: "69000", 850: "78000", 630: "72000"}

@@ -12,7 +12,7 @@ from pathlib import PurePosixPath
 import numpy as np
 
 from ...cube import new_cube
-from ...geo.tables import _read
+from ...geo import state_table
 from ...layout import DEFAULT_DATA_ROOT
 from ...log import get_logger
 from ...sources import fetch
@@ -36,7 +36,7 @@ log = get_logger(__name__, source=SOURCE)
 @lru_cache(maxsize=1)
 def state_codes() -> dict[str, str]:
     """State (and territory) names as JHU writes them in ``Province_State`` → 2-digit FIPS state code."""
-    states = _read("states")
+    states = state_table()
     return dict(zip(states["state_name"], states["state_code"]))
 
 
