@@ -76,10 +76,15 @@ def run(args) -> int:
     A past issue a source cannot reproduce stops before Luigi (exit 20)."""
     import luigi
 
-    from .indicator import Export, check_reproducible
+    from .indicator import Export, check_reproducible, is_configured, not_configured_hint
 
     config = luigi.configuration.get_config()
     sources = [args.source] if args.source else None
+    for source in sources or _pipeline_sources():
+        if not is_configured(source):
+            print(f"delphi-signals run: {source} is {not_configured_hint(source)} of luigi.cfg (its indicator "
+                  "declares no base_url and has no offline demo)", file=sys.stderr)
+            return EXIT["usage"]
     if args.allow_current:
         for source in sources or _pipeline_sources():
             config.set(source, "allow_current", "true")
@@ -93,6 +98,8 @@ def run(args) -> int:
         if code == EXIT["ok"]:
             for task in tasks:
                 print(_export_summary(task))
+            for line in [] if sources else _not_configured_lines():
+                print(line)
         return code
     from .nightly import Nightly
     from .pipeline import Daily
@@ -143,7 +150,16 @@ def _pipeline_summary(dates) -> str:
     complaints = len(json.loads(staleness.read_text())["complaints"]) if staleness.exists() else None
     lines.append(f"nightly {dates[-1]}: {complaints} staleness complaint(s); reports in {layout.nightly(dates[-1])}")
     lines.append(f"database: {engine.url.render_as_string(hide_password=True)}; data root: {layout.path}")
+    lines += _not_configured_lines()
     return "\n".join(lines)
+
+
+def _not_configured_lines() -> list[str]:
+    """``<source>  not configured: set base_url in [<source>]`` for each registered source the run skipped."""
+    from .indicator import not_configured_hint
+    from .pipeline import unconfigured_sources
+
+    return [f"{source}: {not_configured_hint(source)}" for source in unconfigured_sources()]
 
 
 def _add_run(commands, source_names) -> None:
@@ -201,7 +217,7 @@ def _add_validate(commands, source_names) -> None:
             given = json.loads(Path(args.params).read_text()) if args.params else {}
             given = given.get("validation", given) if isinstance(given, dict) else given
             # the indicator's own defaults (upstream's params.json.template), overridden by the file given
-            params = deep_merge(get_indicator(args.source).params_defaults.get("validation", {}), given)
+            params = deep_merge(get_indicator(args.source).defaults.get("validation", {}), given)
             report = validate_export(export_dir, source=args.source, issue_date=issue, validation=params,
                                      reference_dir=args.reference)
         except (OSError, json.JSONDecodeError, InputError) as exc:
@@ -468,6 +484,7 @@ def main(argv=None) -> int:
     from delphi_signals.sources.errors import SourceVersionError
 
     from .console import configure
+    from .indicator import NotConfiguredError
 
     args = parser().parse_args(argv)
     if args.verbose and args.quiet:
@@ -483,7 +500,7 @@ def main(argv=None) -> int:
     except SourceVersionError as exc:
         print(f"delphi-signals: {exc}", file=sys.stderr)
         return EXIT["input_missing"]
-    except UnknownNameError as exc:
+    except (UnknownNameError, NotConfiguredError) as exc:
         print(f"delphi-signals: {exc}", file=sys.stderr)
         return EXIT["usage"]
     except FileNotFoundError as exc:

@@ -41,8 +41,22 @@ class PipelineConfig(luigi.Config):
 
 
 def daily_sources() -> list[str]:
+    """``[pipeline] sources``, else every registered indicator that can run here (a configured ``base_url`` or
+    an offline demo; see :func:`luigi_tasks.indicator.configured_base_url`)."""
+    from .indicator import is_configured
+
     configured = PipelineConfig().sources
-    return [s.strip() for s in configured.split(",") if s.strip()] if configured else registered_sources()
+    if configured:
+        return [s.strip() for s in configured.split(",") if s.strip()]
+    return [s for s in registered_sources() if is_configured(s)]
+
+
+def unconfigured_sources() -> list[str]:
+    """The registered indicators that can run nowhere here (no ``base_url``, no demo): the default run skips
+    them and says so."""
+    from .indicator import is_configured
+
+    return [s for s in registered_sources() if not is_configured(s)]
 
 
 def previous_issue(date: dt.date) -> dt.date | None:

@@ -56,7 +56,7 @@ def test_catalogue_facts_hold_for_every_indicator(indicator):
     representatives = indicator.signals.representatives()
     assert sorted(s.family for s in representatives) == sorted(families)  # exactly one per family
     assert all(s.kind != "rate" and not s.is_smoothed for s in representatives)
-    smoothed = indicator.params_defaults["validation"]["dynamic"]["smoothed_signals"]
+    smoothed = indicator.defaults["validation"]["dynamic"]["smoothed_signals"]
     assert smoothed == [s.name for s in indicator.signals if s.is_smoothed]
 
 

@@ -71,10 +71,12 @@ PARAMS_DEFAULTS = {
                    "max_expected_lag": {"all": "3"}, "dry_run": False,
                    "suppressed_errors": [{"check_name": "check_val_lt_0"}]},
         "static": {"minimum_sample_size": 0, "missing_se_allowed": True, "missing_sample_size_allowed": True},
-        "dynamic": {"ref_window_size": 7, "smoothed_signals": [s.name for s in CATALOGUE if s.is_smoothed]},
+        "dynamic": {"ref_window_size": 7},  # smoothed_signals: derived from the catalogue (Indicator.defaults)
     },
     "archive": {"backend": "filesystem"},
     "delivery": {"mode": "diff"},
+    # Sir Complains-a-lot's limits for this source (upstream's keys); [nightly] staleness_config overrides
+    "staleness": {"max_age": 2, "max_gap": 1, "gap_window": 7, "maintainers": []},
 }
 
 # UIDs whose counts are split over several counties (weights: population shares, as upstream)
