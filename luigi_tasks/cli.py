@@ -154,6 +154,14 @@ def _pipeline_summary(dates) -> str:
     return "\n".join(lines)
 
 
+def _not_configured() -> dict[str, str]:
+    """Each registered source that cannot run here, with what to do about it."""
+    from .indicator import not_configured_hint
+    from .pipeline import unconfigured_sources
+
+    return {source: not_configured_hint(source) for source in unconfigured_sources()}
+
+
 def _not_configured_lines() -> list[str]:
     """``<source>  not configured: set base_url in [<source>]`` for each registered source the run skipped."""
     from .indicator import not_configured_hint
@@ -414,7 +422,7 @@ def _add_status(commands) -> None:
         settings = DelphiSignals()
         engine = engine_for(args.db or settings.database_url())
         try:
-            report = pipeline_status(settings.layout(), engine, _pipeline_sources())
+            report = pipeline_status(settings.layout(), engine, _pipeline_sources(), _not_configured())
         finally:
             engine.dispose()
         print(json.dumps(report, indent=1) if args.json else status_text(report))
