@@ -88,6 +88,7 @@ def test_a_source_configured_nowhere_is_skipped_listed_and_refused(outside, caps
     assert {"jhu-csse", "hhs", "nchs-mortality"} <= set(daily_sources())  # the project's own run is intact
     assert main(["run", "--source", source, "--days", "1"]) == 2
     assert f"{source} is not configured: set base_url in [{source}]" in capsys.readouterr().err
+    assert main(["db", "init"]) == 0
     assert main(["status"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert f"{source:<16} not configured: set base_url in [{source}]" in lines
