@@ -40,8 +40,15 @@ def state_codes() -> dict[str, str]:
     return dict(zip(states["state_name"], states["state_code"]))
 
 
+def pull_data(params: dict) -> None:
+    """The contract's ``pull(params)``: fetch (and check) both metrics' raw files of one issue, as known then,
+    into the dated input cache."""
+    for metric in METRICS:
+        pull_metric(metric, **pull_options(params))
+
+
 def pull_options(params: dict) -> dict:
-    """The keyword arguments of :func:`pull_data` from a ``params`` dict.
+    """The keyword arguments of :func:`pull_metric` from a ``params`` dict.
 
     ``indicator.base_url`` (template with ``{metric}``), ``force_pull``, ``history`` (a commits API base or a
     local git clone; default the CSSE repository's API when ``base_url`` is the default), ``history_raw``,
@@ -105,7 +112,7 @@ def resolve_versions(params: dict) -> list[SourceVersion]:
     return [resolve_version(metric, **options)[0] for metric in METRICS]
 
 
-def pull_data(metric: str, *, base_url: str = DEFAULT_BASE_URL, data_root=DEFAULT_DATA_ROOT, issue_date=None,
+def pull_metric(metric: str, *, base_url: str = DEFAULT_BASE_URL, data_root=DEFAULT_DATA_ROOT, issue_date=None,
               force: bool = False, history=None, history_raw: str = DEFAULT_HISTORY_RAW,
               history_path: str = REPO_PATH, allow_current: bool = False):
     """Fetch ``time_series_covid19_{metric}_US.csv`` as known on ``issue_date`` (cached per issue day, with a
