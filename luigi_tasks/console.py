@@ -19,6 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import os
 import sys
 
 from delphi_signals import log
@@ -87,6 +88,7 @@ class TaskProgress:
     def __init__(self, desc: str):
         self.desc = desc
         self.bar = None
+        self.owner = os.getpid()
 
     @classmethod
     def _register(cls) -> None:
@@ -108,7 +110,8 @@ class TaskProgress:
     @classmethod
     def _advance(cls, task) -> None:
         current = cls._current
-        if current is not None and current.bar is not None:
+        # with --workers above 1 a task runs (and fires its events) in a forked child: the bar is the parent's
+        if current is not None and current.bar is not None and current.owner == os.getpid():
             current.bar.set_postfix_str(task.task_family, refresh=False)
             current.bar.update(1)
 

@@ -80,12 +80,13 @@ def test_the_indicators_own_base_url_comes_first_and_a_section_overrides_it(outs
 
 
 def test_a_source_configured_nowhere_is_skipped_listed_and_refused(outside, capsys):
-    from luigi_tasks.cli import main
+    from luigi_tasks.cli import _not_configured_lines, main
     from luigi_tasks.pipeline import daily_sources, unconfigured_sources
 
     source = outside("outside-nowhere")
     assert source not in daily_sources() and unconfigured_sources() == [source]
     assert {"jhu-csse", "hhs", "nchs-mortality"} <= set(daily_sources())  # the project's own run is intact
+    assert _not_configured_lines() == [f"{source}: not configured: set base_url in [{source}]"]  # after the summary
     assert main(["run", "--source", source, "--days", "1"]) == 2
     assert f"{source} is not configured: set base_url in [{source}]" in capsys.readouterr().err
     assert main(["db", "init"]) == 0
