@@ -50,7 +50,7 @@ class _ConsoleFormatter(logging.Formatter):
         return self._render(None, record.levelname.lower(), event)
 
 
-class _TqdmStream:
+class TqdmStream:
     """stderr, written through ``tqdm.write`` so a line never lands inside a progress bar."""
 
     def write(self, text):
@@ -64,7 +64,7 @@ class _TqdmStream:
 
 def _console_handler(level: int) -> logging.Handler:
     if sys.stderr.isatty():
-        handler = logging.StreamHandler(_TqdmStream())
+        handler = logging.StreamHandler(TqdmStream())
         handler.setFormatter(_ConsoleFormatter())
     else:
         handler = logging.StreamHandler(sys.stderr)

@@ -163,11 +163,8 @@ def _not_configured() -> dict[str, str]:
 
 
 def _not_configured_lines() -> list[str]:
-    """``<source>  not configured: set base_url in [<source>]`` for each registered source the run skipped."""
-    from .indicator import not_configured_hint
-    from .pipeline import unconfigured_sources
-
-    return [f"{source}: {not_configured_hint(source)}" for source in unconfigured_sources()]
+    """``<source>: not configured: set base_url in [<source>]`` for each registered source the run skipped."""
+    return [f"{source}: {hint}" for source, hint in _not_configured().items()]
 
 
 def _add_run(commands, source_names) -> None:

@@ -39,7 +39,7 @@ class _LuigiJson(logging.Formatter):
 
 
 def _luigi_handlers(*, verbose: bool, quiet: bool, log_file: str | None) -> list[logging.Handler]:
-    console = logging.StreamHandler(log._TqdmStream() if sys.stderr.isatty() else sys.stderr)
+    console = logging.StreamHandler(log.TqdmStream() if sys.stderr.isatty() else sys.stderr)
     console.setFormatter(logging.Formatter("luigi %(levelname)s: %(message)s"))
     console.setLevel(logging.INFO if verbose else logging.ERROR)
     handlers = [console]
