@@ -3,8 +3,8 @@
 An indicator package (``delphi_signals/indicators/<name>/`` or any installed package) exposes one
 :class:`Indicator` object and registers it under the entry-point group ``delphi_signals.indicators``
 (see :mod:`.registry`). Everything else — the Luigi sections, the command line's source choices, the demo
-files, the validator's and differ's settings, the nightly coverage's representative signals — is derived
-from that object.
+files, the validator's and differ's settings (its smoothed signals), Sir Complains-a-lot's limits, the nightly
+coverage's representative signals — is derived from that object.
 
 A signal's name is never typed by hand: a :class:`Catalogue` formats every name once from a template and its
 parts, and the build code asks the catalogue for a signal by its parts.
