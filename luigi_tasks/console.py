@@ -3,9 +3,10 @@
 =============  ===========================================================================================
 mode           on the terminal (stderr)
 =============  ===========================================================================================
-default        progress bars (stderr a TTY), our warnings and errors as readable lines, Luigi's errors;
-               when stderr is not a TTY our events as JSON lines from INFO up, and Luigi's errors
-``--verbose``  our DEBUG events too, and Luigi's own lines (scheduling, workers, the execution summary)
+default        progress bars (stderr a TTY), our warnings and errors as readable lines (a failed task: its
+               error and the command that reruns it), Luigi's execution summary when a build fails;
+               when stderr is not a TTY our events as JSON lines from INFO up
+``--verbose``  our DEBUG events too, and Luigi's own lines (scheduling, workers, tracebacks, the summary)
 ``--quiet``    errors only, no progress bars: the command's summary and what went wrong
 =============  ===========================================================================================
 
@@ -41,7 +42,9 @@ class _LuigiJson(logging.Formatter):
 def _luigi_handlers(*, verbose: bool, quiet: bool, log_file: str | None) -> list[logging.Handler]:
     console = logging.StreamHandler(log.TqdmStream() if sys.stderr.isatty() else sys.stderr)
     console.setFormatter(logging.Formatter("luigi %(levelname)s: %(message)s"))
-    console.setLevel(logging.INFO if verbose else logging.ERROR)
+    # Luigi's errors are a failed task's traceback: our own "task failed" line (error and rerun command) and the
+    # execution summary say it shorter; --verbose and the log file keep them
+    console.setLevel(logging.INFO if verbose else logging.CRITICAL)
     handlers = [console]
     if log_file:
         to_file = logging.FileHandler(log_file, encoding="utf-8")
@@ -57,7 +60,7 @@ def configure(*, verbose: bool = False, quiet: bool = False, log_file: str | Non
     Examples
     --------
     >>> configure(quiet=True)
-    >>> logging.getLogger("luigi-interface").handlers[0].level == logging.ERROR
+    >>> logging.getLogger("luigi-interface").handlers[0].level == logging.CRITICAL
     True
     """
     from luigi.setup_logging import InterfaceLogging

@@ -123,3 +123,16 @@ def test_quiet_prints_the_summary_alone_and_verbose_adds_luigi(config, tmp_path)
     assert code == 0 and "luigi INFO: " in output and "===== Luigi Execution Summary =====" in output
     code, output = run_in_pty(["--verbose", "--quiet", *args], config, tmp_path)
     assert code == 2 and "exclude each other" in output
+
+
+def test_a_failed_run_in_a_terminal_says_what_failed_and_how_to_rerun_it(config, tmp_path):
+    cfg = Path(config["LUIGI_CONFIG_PATH"])
+    cfg.write_text(cfg.read_text().replace("base_url = demo", f"base_url = {tmp_path / 'missing.json'}"))
+    code, output = run_in_pty(["run", "--source", "hhs", "--days", "1"], config, tmp_path)
+    assert code == 30
+    bars, lines = screen_lines(output)
+    failed = [line for line in lines if "task failed" in line]
+    assert len(failed) == 1 and "[error" in failed[0] and "FetchError" in failed[0]
+    assert "rerun='luigi --module luigi_tasks Pull --source hhs --date 2020-11-30'" in failed[0]
+    assert "Traceback" not in output and "* 1 failed:" in output  # Luigi's summary, not its traceback
+    assert len(lines) <= 25, lines
