@@ -68,7 +68,10 @@ def counts_file(path, value: float):
 def test_the_indicators_own_base_url_comes_first_and_a_section_overrides_it(outside, tmp_path, luigi_settings):
     from luigi_tasks.cli import main
 
+    from luigi_tasks.pipeline import daily_sources
+
     source = outside("outside-a", indicator={"base_url": counts_file(tmp_path / "own.csv", 1.0)})
+    assert source in daily_sources()  # the default run includes it
     args = ["run", "--source", source, "--date", "2020-06-04", "--days", "1", "--until", "export"]
     assert main(args) == 0
     export = tmp_path / "var" / "export" / source / "20200604"
