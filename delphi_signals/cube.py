@@ -7,7 +7,9 @@ Contract (shared by every module; see ``ARCHITECTURE.md``):
 * ``time``: ``datetime64[ns]``, dense: every day, or every epiweek start (Sunday) with an aux coord
   ``epiweek`` (YYYYWW ints);
 * data: ``value``, ``stderr``, ``sample_size`` (float64, NaN = missing) and ``missing_value``,
-  ``missing_stderr``, ``missing_sample_size`` (int8 codes, consistent with the NaNs);
+  ``missing_stderr``, ``missing_sample_size`` (int8 codes, consistent with the NaNs); a quantity a cube was
+  built without is held as one read-only NaN broadcast over ``(geo, time)`` (:func:`all_missing`), so
+  operations can tell in O(1) that it is entirely missing (:func:`is_all_missing`) and skip their kernels;
 * attrs: ``source``, ``signal``, ``geo_type``, ``time_type``.
 
 A cell whose three quantities are all NaN and whose value is missing for no stated reason (code ``OTHER``)
@@ -65,6 +67,37 @@ def kernel_ready(x, dtype=np.float64) -> np.ndarray:
     if arr.dtype != np.dtype(dtype) or not arr.flags.c_contiguous or not arr.flags.writeable:
         arr = np.array(arr, dtype=dtype, order="C")
     return arr
+
+
+def all_missing(shape) -> np.ndarray:
+    """An entirely missing quantity of ``shape``: one NaN broadcast over it (read-only, no memory per cell).
+
+    Cubes hold a quantity they were built without this way (a count's ``stderr`` and ``sample_size``), so
+    :func:`is_all_missing` knows it without reading 8 MB of NaN. Being read-only it cannot stop being all
+    NaN: code that writes into a cube's arrays works on a ``cube.copy(deep=True)`` (which materialises it).
+
+    Examples
+    --------
+    >>> x = all_missing((2, 3))
+    >>> x.shape, bool(np.isnan(x).all()), x.flags.writeable, x.nbytes > 0
+    ((2, 3), True, False, True)
+    """
+    return np.broadcast_to(np.float64(np.nan), tuple(shape))
+
+
+def is_all_missing(data) -> bool:
+    """Whether ``data`` is known in O(1) to be entirely NaN: an :func:`all_missing` array (or any array of one
+    NaN broadcast over its shape). An ordinary array full of NaN answers ``False``: it is not scanned.
+
+    Examples
+    --------
+    >>> is_all_missing(all_missing((3, 4))), is_all_missing(np.full((3, 4), np.nan))
+    (True, False)
+    >>> is_all_missing(all_missing((3, 4)) * 2.0)   # arithmetic materialises: the knowledge is not kept
+    False
+    """
+    return (isinstance(data, np.ndarray) and data.dtype == np.float64 and data.size > 0
+            and not any(data.strides) and bool(np.isnan(data.flat[0])))
 
 
 def check_geo_type(geo_type: str) -> str:
@@ -143,7 +176,7 @@ def new_cube(
     data_vars, code_vars = {}, {}
     for q in QUANTITIES:
         if arrays[q] is None:
-            arr = np.full(shape, np.nan)
+            arr = all_missing(shape)
             if given_codes[q] is not None:
                 codes, _ = repair_codes(arr, given_codes[q])
             else:
@@ -382,7 +415,7 @@ def blank(cube: xr.Dataset, where, code: int = Nans.OTHER, quantities=QUANTITIES
     ``where`` is a boolean array shaped like the cube's ``(geo, time)``, or a boolean ``DataArray`` over any of
     its dims (broadcast). ``code`` says why the cells are missing (:class:`~delphi_signals.nancodes.Nans`:
     ``CENSORED`` for privacy suppression, ``REGION_EXCEPTION``, ``OTHER`` …); ``NOT_MISSING`` is refused.
-    Works on dask-backed cubes too (nothing is computed).
+    Works on dask-backed cubes too (nothing is computed); a quantity held as :func:`all_missing` stays so.
 
     Examples
     --------
@@ -401,7 +434,8 @@ def blank(cube: xr.Dataset, where, code: int = Nans.OTHER, quantities=QUANTITIES
     out = cube.copy()
     for q in quantities:
         dims, name = cube[q].dims, MISSING_NAMES[q]
-        out[q] = cube[q].where(~where).transpose(*dims).assign_attrs(cube[q].attrs)
+        if not is_all_missing(cube[q].data):  # an all-missing quantity stays one broadcast NaN
+            out[q] = cube[q].where(~where).transpose(*dims).assign_attrs(cube[q].attrs)
         out[name] = (xr.where(where, np.int8(code), cube[name]).astype(np.int8).transpose(*dims)
                      .assign_attrs(cube[name].attrs))
     return out

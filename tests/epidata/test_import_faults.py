@@ -330,6 +330,29 @@ def _clean_import(template: Path, target: Path, url: str, ctx) -> float:
     return time.perf_counter() - started
 
 
+def _committed_files(engine) -> int:
+    with engine.connect() as conn:
+        if not sa.inspect(conn).has_table("import_marker"):
+            return 0
+        return conn.execute(sa.select(sa.func.count()).select_from(schema.import_marker)).scalar()
+
+
+def _wait_until_committed(url: str, child, files: int, deadline: float) -> None:
+    """Return once the importer in ``child`` has committed ``files`` files (or ended, or ``deadline`` s passed)."""
+    engine = schema.engine_for(url)
+    stop = time.monotonic() + deadline
+    try:
+        while child.is_alive() and time.monotonic() < stop:
+            try:
+                if _committed_files(engine) >= files:
+                    return
+            except sa.exc.OperationalError:  # the schema is being created: not yet
+                pass
+            time.sleep(0.005)
+    finally:
+        engine.dispose()
+
+
 def test_sigkill_at_random_points_then_rerun_equals_a_clean_import(tmp_path, databases):
     ctx = import_child.context()
     template = tmp_path / "template"
@@ -346,7 +369,9 @@ def test_sigkill_at_random_points_then_rerun_equals_a_clean_import(tmp_path, dat
         shutil.copytree(template, folder)
         child = ctx.Process(target=import_child.run_import, args=(str(folder), url, KILL_ISSUE, KILL_BATCH))
         child.start()
-        time.sleep(rng.uniform(0.0, 0.9 * duration))
+        # kill at a point of the run chosen by progress, not by time, so the spread holds on a loaded machine
+        _wait_until_committed(url, child, rng.randrange(len(reference["markers"])), deadline=10 * duration + 60)
+        time.sleep(rng.uniform(0.0, 0.05))
         try:
             os.kill(child.pid, signal.SIGKILL)
         except ProcessLookupError:  # it finished first
@@ -364,8 +389,8 @@ def test_sigkill_at_random_points_then_rerun_equals_a_clean_import(tmp_path, dat
             engine.dispose()
         assert settled_tree(folder) == reference_files, f"trial {trial}"
     killed = [committed for code, committed in progress_at_kill if code == -signal.SIGKILL]
-    # the kills landed at several points of the run: before, between and after commits (how far each got
-    # depends on the machine's load, so only the spread is checked)
+    # the kills landed at several points of the run: before, between and after commits (each kill waits for a
+    # random number of committed files, so the spread does not depend on the machine's load)
     assert len(killed) >= 10, progress_at_kill
     assert min(killed) < len(reference["markers"]) and max(killed) > 0 and len(set(killed)) >= 3, progress_at_kill
 

@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from delphi_signals.cube import blank, new_cube
+from delphi_signals.cube import blank, is_all_missing, new_cube
 from delphi_signals.errors import InputError, UnknownNameError
 from delphi_signals.geo import (COUNTY_SPLITS, county_ids, county_split, geo_values, spread_to_counties, state_fips,
                                 state_ids, state_table)
@@ -59,6 +59,10 @@ def test_blank_empties_cells_with_their_code_on_numpy_and_dask_cubes():
         assert np.isnan(out.value.values).tolist() == [[False, False, False], [False, True, True]]
         assert out.missing_value.values.tolist() == [[0, 0, 0], [0, 3, 3]]
         assert out.missing_stderr.values.tolist() == [[0, 0, 0], [0, 3, 3]]
+    counts = new_cube(["ak"], pd.date_range("2020-06-01", periods=2), [[1.0, 7.0]], source="x", signal="y",
+                      geo_type="state")  # stderr and sample size: one broadcast NaN each
+    blanked = blank(counts, counts.value > 4, Nans.CENSORED)
+    assert is_all_missing(blanked.stderr.data) and blanked.missing_stderr.values.tolist() == [[1, 3]]
     by_region = blank(cube, cube.geo == "ak", Nans.REGION_EXCEPTION, quantities=("value",))
     assert by_region.missing_value.values.tolist() == [[2, 2, 2], [0, 0, 0]]
     assert by_region.stderr.values.tolist() == cube.stderr.values.tolist()
