@@ -142,7 +142,7 @@ def realdata_dir() -> Path:
 
 
 def real_cube(path: Path):
-    """The JHU confirmed-cases county cube, as ``indicators.jhu.pull.pull_data`` builds it (without the fetch)."""
+    """The JHU confirmed-cases county cube, as ``indicators.jhu.pull.pull_metric`` builds it (without the fetch)."""
     series = read_wide_csv(path, "confirmed")
     counties, cumulative = county_cumulative(series, state_codes())
     return new_cube(counties, series.dates, cumulative, source="jhu-csse", signal="confirmed_cumulative_num",

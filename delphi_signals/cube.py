@@ -407,3 +407,35 @@ def stamp(cube: xr.Dataset, **attrs) -> xr.Dataset:
         else:
             out.attrs[key] = val
     return out
+
+
+def blank(cube: xr.Dataset, where, code: int = Nans.OTHER, quantities=QUANTITIES) -> xr.Dataset:
+    """A copy of ``cube`` with the cells under ``where`` emptied: ``quantities`` NaN, their codes ``code``.
+
+    ``where`` is a boolean array shaped like the cube's ``(geo, time)``, or a boolean ``DataArray`` over any of
+    its dims (broadcast). ``code`` says why the cells are missing (:class:`~delphi_signals.nancodes.Nans`:
+    ``CENSORED`` for privacy suppression, ``REGION_EXCEPTION``, ``OTHER`` …); ``NOT_MISSING`` is refused.
+    Works on dask-backed cubes too (nothing is computed); a quantity held as :func:`all_missing` stays so.
+
+    Examples
+    --------
+    >>> cube = new_cube(["ak", "al"], pd.date_range("2020-06-01", periods=2), [[1.0, 2.0], [3.0, 4.0]],
+    ...                 source="x", signal="y", geo_type="state")
+    >>> out = blank(cube, cube.value < 2, Nans.CENSORED)
+    >>> out.value.values.tolist(), out.missing_value.values.tolist()
+    ([[nan, 2.0], [3.0, 4.0]], [[3, 0], [0, 0]])
+    """
+    code = Nans(int(code))
+    if code == Nans.NOT_MISSING:
+        raise InputError("a blanked cell needs a missing code other than NOT_MISSING", field="code")
+    if not isinstance(where, xr.DataArray):
+        where = xr.DataArray(np.asarray(where, dtype=bool), dims=("geo", "time"),
+                             coords={"geo": cube["geo"], "time": cube["time"]})
+    out = cube.copy()
+    for q in quantities:
+        dims, name = cube[q].dims, MISSING_NAMES[q]
+        if not is_all_missing(cube[q].data):  # an all-missing quantity stays one broadcast NaN
+            out[q] = cube[q].where(~where).transpose(*dims).assign_attrs(cube[q].attrs)
+        out[name] = (xr.where(where, np.int8(code), cube[name]).astype(np.int8).transpose(*dims)
+                     .assign_attrs(cube[name].attrs))
+    return out

@@ -91,7 +91,8 @@ def choropleth(cube: xr.Dataset, time=None, ax=None, *, variable: str = "value",
         Where to draw; a new figure otherwise.
     cmap, vmin, vmax :
         Colour scale; by default the 2nd and 98th percentiles of the day's values, so outliers do not wash
-        out the map.
+        out the map. The colour bar is labelled with the variable's ``units`` attr (``per 100,000 people``
+        after :func:`~delphi_signals.geo.per_capita`), else the cube's, else the variable's name.
 
     Returns
     -------
@@ -125,7 +126,10 @@ def choropleth(cube: xr.Dataset, time=None, ax=None, *, variable: str = "value",
         vmax = float(np.percentile(finite, 98))
     if ax is None:
         _, ax = plt.subplots(figsize=(10, 6))
-    gdf.plot(column=variable, ax=ax, cmap=cmap, vmin=vmin, vmax=vmax, legend=legend and len(finite) > 0,
+    units = da.attrs.get("units") or cube.attrs.get("units") or variable
+    show_legend = legend and len(finite) > 0
+    gdf.plot(column=variable, ax=ax, cmap=cmap, vmin=vmin, vmax=vmax, legend=show_legend,
+             legend_kwds={"label": units, "shrink": 0.7} if show_legend else None,
              linewidth=0.1, edgecolor="white", missing_kwds={"color": MISSING_COLOR})
     ax.set_axis_off()
     ax.set_title(title or f"{cube.attrs.get('signal')} ({geo_type}), {pd.Timestamp(time).date()}")

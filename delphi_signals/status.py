@@ -123,8 +123,13 @@ def source_status(root: DataRoot, source: str, imported: str | None) -> dict:
     return state
 
 
-def pipeline_status(root, engine, sources) -> dict:
-    """Every source's :func:`source_status`, and the newest nightly staleness report's complaint count."""
+def pipeline_status(root, engine, sources, not_configured=None) -> dict:
+    """Every source's :func:`source_status`, and the newest nightly staleness report's complaint count.
+
+    ``not_configured`` maps each source that cannot run here to the remedy (``"not configured: set base_url
+    in [<source>]"``): its entry carries it as ``not_configured`` (else ``None``), after the others."""
+    not_configured = dict(not_configured or {})
+    sources = [s for s in sources if s not in not_configured] + list(not_configured)
     root = root if isinstance(root, DataRoot) else DataRoot(root)
     imported = imported_issues(engine) if engine is not None else {}
     nightly = root.path / "reports" / "nightly"
@@ -135,7 +140,8 @@ def pipeline_status(root, engine, sources) -> dict:
         complaints = json.loads((nightly / days[0] / "staleness.json").read_text()).get("complaints", [])
         staleness = {"date": _iso(days[0]), "complaints": len(complaints)}
     return {"checked_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-            "sources": [source_status(root, s, imported.get(s)) for s in sources], "nightly": staleness}
+            "sources": [{**source_status(root, s, imported.get(s)), "not_configured": not_configured.get(s)}
+                        for s in sources], "nightly": staleness}
 
 
 def status_text(status: dict) -> str:
@@ -148,6 +154,8 @@ def status_text(status: dict) -> str:
                  f"delivered {delivered['issue']} ({delivered['files']} files)" if delivered else "not delivered",
                  f"imported {state['imported']}" if state["imported"] else "nothing imported",
                  f"waiting: {', '.join(state['waiting'])}" if state["waiting"] else "nothing waiting"]
+        if state.get("not_configured"):
+            parts = [state["not_configured"]] + (parts if export else [])
         lines.append(f"{state['source']:<16} " + " · ".join(parts))
     for state in status["sources"]:
         lines += [f"PROBLEM {state['source']}: {problem}" for problem in state["problems"]]

@@ -42,9 +42,23 @@ def build(tasks, args) -> int:
     """Run ``tasks`` on the local scheduler or the ``luigid`` at ``--scheduler-url``; the Luigi exit code."""
     import luigi
 
+    from .console import TaskProgress
+
     kwargs = {"local_scheduler": True} if args.scheduler_url is None else {"scheduler_url": args.scheduler_url}
-    result = luigi.build(tasks, detailed_summary=True, workers=args.workers, **kwargs)
-    return _luigi_exit_code(result.status)
+    with TaskProgress(_stage_name(tasks)):
+        result = luigi.build(tasks, detailed_summary=True, workers=args.workers, **kwargs)
+    code = _luigi_exit_code(result.status)
+    if code != EXIT["ok"] and not getattr(args, "verbose", False):  # --verbose: Luigi printed it already
+        print(result.summary_text, file=sys.stderr)
+    return code
+
+
+def _stage_name(tasks) -> str:
+    """The progress bar's label for a build: ``Daily 2020-11-30`` or ``Nightly 2020-11-30 …``."""
+    families = list(dict.fromkeys(t.task_family for t in tasks))
+    dates = sorted({str(getattr(t, "date", "")) for t in tasks} - {""})
+    when = dates[0] if len(dates) == 1 else (f"{dates[0]}..{dates[-1]}" if dates else "")
+    return " ".join([", ".join(families), when]).strip()
 
 
 def _export_summary(task) -> str:
@@ -62,10 +76,15 @@ def run(args) -> int:
     A past issue a source cannot reproduce stops before Luigi (exit 20)."""
     import luigi
 
-    from .indicator import Export, check_reproducible
+    from .indicator import Export, check_reproducible, is_configured, not_configured_hint
 
     config = luigi.configuration.get_config()
     sources = [args.source] if args.source else None
+    for source in sources or _pipeline_sources():
+        if not is_configured(source):
+            print(f"delphi-signals run: {source} is {not_configured_hint(source)} of luigi.cfg (its indicator "
+                  "declares no base_url and has no offline demo)", file=sys.stderr)
+            return EXIT["usage"]
     if args.allow_current:
         for source in sources or _pipeline_sources():
             config.set(source, "allow_current", "true")
@@ -79,6 +98,8 @@ def run(args) -> int:
         if code == EXIT["ok"]:
             for task in tasks:
                 print(_export_summary(task))
+            for line in [] if sources else _not_configured_lines():
+                print(line)
         return code
     from .nightly import Nightly
     from .pipeline import Daily
@@ -129,7 +150,21 @@ def _pipeline_summary(dates) -> str:
     complaints = len(json.loads(staleness.read_text())["complaints"]) if staleness.exists() else None
     lines.append(f"nightly {dates[-1]}: {complaints} staleness complaint(s); reports in {layout.nightly(dates[-1])}")
     lines.append(f"database: {engine.url.render_as_string(hide_password=True)}; data root: {layout.path}")
+    lines += _not_configured_lines()
     return "\n".join(lines)
+
+
+def _not_configured() -> dict[str, str]:
+    """Each registered source that cannot run here, with what to do about it."""
+    from .indicator import not_configured_hint
+    from .pipeline import unconfigured_sources
+
+    return {source: not_configured_hint(source) for source in unconfigured_sources()}
+
+
+def _not_configured_lines() -> list[str]:
+    """``<source>: not configured: set base_url in [<source>]`` for each registered source the run skipped."""
+    return [f"{source}: {hint}" for source, hint in _not_configured().items()]
 
 
 def _add_run(commands, source_names) -> None:
@@ -187,7 +222,7 @@ def _add_validate(commands, source_names) -> None:
             given = json.loads(Path(args.params).read_text()) if args.params else {}
             given = given.get("validation", given) if isinstance(given, dict) else given
             # the indicator's own defaults (upstream's params.json.template), overridden by the file given
-            params = deep_merge(get_indicator(args.source).params_defaults.get("validation", {}), given)
+            params = deep_merge(get_indicator(args.source).defaults.get("validation", {}), given)
             report = validate_export(export_dir, source=args.source, issue_date=issue, validation=params,
                                      reference_dir=args.reference)
         except (OSError, json.JSONDecodeError, InputError) as exc:
@@ -384,7 +419,7 @@ def _add_status(commands) -> None:
         settings = DelphiSignals()
         engine = engine_for(args.db or settings.database_url())
         try:
-            report = pipeline_status(settings.layout(), engine, _pipeline_sources())
+            report = pipeline_status(settings.layout(), engine, _pipeline_sources(), _not_configured())
         finally:
             engine.dispose()
         print(json.dumps(report, indent=1) if args.json else status_text(report))
@@ -432,6 +467,10 @@ def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="delphi-signals", description="Raw public-health data into versioned, "
                                   "validated epidemiological signals.", epilog="exit codes: " + ", ".join(
                                       f"{code} {name}" for name, code in EXIT.items()))
+    top.add_argument("--verbose", action="store_true", help="DEBUG events and Luigi's own lines too")
+    top.add_argument("--quiet", action="store_true", help="the summary and errors alone (no progress bars)")
+    top.add_argument("--log-file", default=None, metavar="PATH",
+                     help="also write every event, DEBUG included, as JSON lines to PATH")
     commands = top.add_subparsers(dest="command", required=True)
     _add_run(commands, sources())
     _add_validate(commands, sources())
@@ -449,13 +488,24 @@ def main(argv=None) -> int:
     from delphi_signals.errors import DelphiSignalsError, UnknownNameError
     from delphi_signals.sources.errors import SourceVersionError
 
+    from .console import configure
+    from .indicator import NotConfiguredError
+
     args = parser().parse_args(argv)
+    if args.verbose and args.quiet:
+        print("delphi-signals: --verbose and --quiet exclude each other", file=sys.stderr)
+        return EXIT["usage"]
+    try:
+        configure(verbose=args.verbose, quiet=args.quiet, log_file=args.log_file)
+    except OSError as exc:
+        print(f"delphi-signals: --log-file: {exc}", file=sys.stderr)
+        return EXIT["usage"]
     try:
         return args.handler(args)
     except SourceVersionError as exc:
         print(f"delphi-signals: {exc}", file=sys.stderr)
         return EXIT["input_missing"]
-    except UnknownNameError as exc:
+    except (UnknownNameError, NotConfiguredError) as exc:
         print(f"delphi-signals: {exc}", file=sys.stderr)
         return EXIT["usage"]
     except FileNotFoundError as exc:

@@ -84,3 +84,11 @@ def test_nothing_yet(tmp_path):
     assert status_text(status).splitlines() == [
         f"{SOURCE:<16} no export · not validated · not delivered · nothing imported · nothing waiting",
         "no nightly report yet"]
+
+
+def test_a_source_that_is_not_configured_is_listed_with_its_remedy(tmp_path):
+    status = pipeline_status(tmp_path / "empty", None, [SOURCE, "other"], {"other": "not configured: set base_url in [other]"})
+    assert [s["not_configured"] for s in status["sources"]] == [None, "not configured: set base_url in [other]"]
+    assert status_text(status).splitlines()[:2] == [
+        f"{SOURCE:<16} no export · not validated · not delivered · nothing imported · nothing waiting",
+        f"{'other':<16} not configured: set base_url in [other]"]

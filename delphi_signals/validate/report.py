@@ -165,8 +165,16 @@ class ValidationReport:
         logger.info(event, data_source=self.source, checks_run=self.checks_run,
                     checks_failed=d["unsuppressed_errors"], checks_suppressed=d["suppressed_errors"],
                     warnings=d["warnings"], phase="validation", elapsed_time_in_seconds=d["elapsed_seconds"])
+        warnings: dict[str, int] = {}
         for (label, check, signal), items in self.groups():
-            emit = logger.warning if label != ERROR else logger.error
+            # an unsuppressed error blocks: one ERROR line per group; warnings and suppressed errors are DEBUG
+            # per group, and the warnings get one WARNING line with their counts per check
+            emit = logger.error if label == ERROR else logger.debug
             emit("validation failures", phase="validation", severity=label, error_name=check, signal=signal,
                  count=len(items), resolution=sorted({f.geo_type for f in items if f.geo_type}),
                  dates=_span(f.date for f in items), example=items[0].message)
+            if label == WARNING:
+                warnings[check] = warnings.get(check, 0) + len(items)
+        if warnings:
+            logger.warning("validation warnings", phase="validation", issue=d["issue_date"], count=sum(warnings.values()),
+                           by_check=warnings)

@@ -3,6 +3,7 @@ through Daily (pull, export, validate, diff, deliver, import) with two workers, 
 
 import datetime as dt
 import json
+import shlex
 import urllib.request
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import luigi
 import pandas as pd
 import pytest
 import sqlalchemy as sa
+from luigi.cmdline_parser import CmdlineParser
 
 from delphi_signals.epidata import Epidata
 from delphi_signals.epidata.schema import engine_for
@@ -149,6 +151,14 @@ def test_a_failed_task_posts_a_notice_and_every_task_logs_time_and_memory(tmp_pa
         logging.getLogger("delphi_signals").removeHandler(collector)
     assert result.status.name == "FAILED"
     assert len(received) == 1 and "Pull" in received[0]["text"] and "failed" in received[0]["text"]
+    # the notice names the task, the error and the command that reruns it (Luigi parses it back to the same task)
+    notice = received[0]
+    assert notice["task"].startswith("Pull_") and notice["error"].startswith("FetchError: ")
+    assert notice["rerun"] == "luigi --module luigi_tasks Pull --source hhs --date 2020-11-30"
+    assert notice["error"][:60] in notice["text"] and notice["rerun"] in notice["text"]
+    with CmdlineParser.global_instance(shlex.split(notice["rerun"])[1:]) as parsed:
+        assert parsed.get_task_obj().task_id == notice["task"]
     failed = [json.loads(line) for line in lines if '"task failed"' in line]
     assert len(failed) == 1 and failed[0]["task"].startswith("Pull_") and "FetchError" in failed[0]["error"]
+    assert failed[0]["rerun"] == notice["rerun"]
     assert failed[0]["peak_memory_mb"] > 0 and failed[0]["elapsed_seconds"] >= 0
