@@ -29,7 +29,8 @@ the multipliers and slacks from the current primal point. None applies near the 
 not conditioning, stops progress.
 
 Status codes per fit: ``CONVERGED``; ``NEAR_OPTIMUM`` (no step could reduce the residual any more, by
-rounding, with the gap and the dual residual already within ``ROUNDING_SLACK`` times the tolerances);
+rounding, or the step budget ran out, with the gap and the dual residual already within ``ROUNDING_SLACK``
+times the tolerances);
 ``MAX_STEPS`` (the step budget ran out); ``STALLED`` (no step reduced the residual far from the optimum:
 the problem is numerically degenerate or unbounded).
 """
@@ -566,7 +567,8 @@ def solve_one(num, den, dow, penalty_weight, gap_tol, feas_tol, max_steps, beta,
         u[:] = trial[2]
         lam1[:] = trial[3]
         lam2[:] = trial[4]
-    if (status == STALLED and dual_norm <= ROUNDING_SLACK * feas_limit
+    # stopped by rounding (no step reduces the residual) or by the budget while creeping at the last digits
+    if ((status == STALLED or status == MAX_STEPS) and dual_norm <= ROUNDING_SLACK * feas_limit
             and gap <= ROUNDING_SLACK * gap_tol * max(1.0, abs(primal_value))):
         status = NEAR_OPTIMUM
     beta[:N_ALPHA] = alpha
