@@ -431,7 +431,7 @@ def _add_status(commands) -> None:
     """``delphi-signals status [--db URL] [--json]``: where each source stands; exit 1 when something is wrong."""
 
     def status(args) -> int:
-        from delphi_signals.status import pipeline_status, status_text
+        from delphi_signals.status import has_problems, pipeline_status, status_text
 
         from .cli_checks import configured_data_root, usable_database
         from .config import DelphiSignals
@@ -448,7 +448,7 @@ def _add_status(commands) -> None:
             print(f"nothing has run yet: no data root at {settings.root()} (`delphi-signals run` makes one)")
             return EXIT["ok"]
         print(json.dumps(report, indent=1) if args.json else status_text(report))
-        return EXIT["problems"] if any(s["problems"] for s in report["sources"]) else EXIT["ok"]
+        return EXIT["problems"] if has_problems(report) else EXIT["ok"]
 
     cmd = commands.add_parser("status", help="where each source stands: export, validation, delivery, import "
                               "(exit 1 when something is wrong)")
