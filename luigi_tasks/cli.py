@@ -312,6 +312,7 @@ def _add_import(commands) -> None:
     """
     import json
 
+    from delphi_signals.epidata.filecheck import SOURCE_NAME
     from delphi_signals.epidata.importer import import_receiving
     from delphi_signals.errors import DatabaseError, InputError
     from delphi_signals.layout import default_db_url
@@ -326,6 +327,10 @@ def _add_import(commands) -> None:
 
         config = DelphiSignals()
         root = Path(args.data_root) if args.data_root else config.root()
+        if not SOURCE_NAME.fullmatch(args.source):
+            print(f"delphi-signals import: source must be 1-32 of a-z, 0-9, '_', '-', starting with a letter or "
+                  f"digit; got {args.source!r}", file=sys.stderr)
+            return EXIT["usage"]
         known = sorted(set(sources()) | _received_sources(root))
         if args.source not in known:
             print(f"delphi-signals import: unknown source {args.source!r}; known (registered or waiting in "
