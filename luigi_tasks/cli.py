@@ -34,6 +34,10 @@ from .cli_checks import port_number, positive_int
 EXIT = {"ok": 0, "problems": 1, "usage": 2, "already_running": 10, "input_missing": 20, "not_run": 25,
         "failed": 30, "scheduling_failed": 35, "unexpected": 40}
 DEMO_DATE = dt.date(2020, 11, 30)
+LUIGI_OUTCOMES = {EXIT["already_running"]: "a task is already running in another worker",
+                  EXIT["input_missing"]: "an external input is missing",
+                  EXIT["not_run"]: "tasks were not granted run permission by the scheduler",
+                  EXIT["failed"]: "a task failed", EXIT["scheduling_failed"]: "scheduling failed"}
 
 
 def _luigi_exit_code(result) -> int:
@@ -55,7 +59,11 @@ def build(tasks, args) -> int:
 
     kwargs = {"local_scheduler": True} if args.scheduler_url is None else {"scheduler_url": args.scheduler_url}
     result = luigi.build(tasks, detailed_summary=True, workers=args.workers, **kwargs)
-    return _luigi_exit_code(result)
+    code = _luigi_exit_code(result)
+    if code != EXIT["ok"]:
+        print(f"delphi-signals {getattr(args, 'command', '')}: {LUIGI_OUTCOMES.get(code, 'Luigi did not finish the tasks')} "
+              f"(exit {code}; Luigi's execution summary is in the log)", file=sys.stderr)
+    return code
 
 
 def _export_summary(task) -> str:
