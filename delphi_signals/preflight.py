@@ -84,16 +84,17 @@ def check_luigi_config() -> None:
         check_config_file(path)
 
 
-def ensure_data_root(path, *, create: bool = True, writable: bool = True) -> Path | None:
+def ensure_data_root(path, *, create: bool = True, writable: bool = True, what: str = "data root") -> Path | None:
     """The data root ``path``, usable: created with its missing parents when ``create``, else ``None`` if absent.
 
-    Raises :class:`UnusableError` when ``path`` (or a parent) is a file, when it cannot be created, or when
-    ``writable`` and this process may not write in it.
+    Raises :class:`UnusableError` (its message starting with ``what`` and the path) when ``path`` or a parent
+    is a file, when it cannot be created, or when ``writable`` and this process may not write in it.
     """
     path = Path(path)
     for part in [path, *path.parents]:
         if part.exists() and not part.is_dir():
-            raise UnusableError(f"data root {path}: {part} is a file, not a folder")
+            where = "is a file" if part == path else f"its parent {part} is a file"
+            raise UnusableError(f"{what} {path}: {where}, not a folder")
         if part.exists():
             break
     if not path.exists():
@@ -102,16 +103,16 @@ def ensure_data_root(path, *, create: bool = True, writable: bool = True) -> Pat
         try:
             path.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise UnusableError(f"data root {path}: cannot be created ({exc.strerror})") from None
+            raise UnusableError(f"{what} {path}: cannot be created ({exc.strerror})") from None
     if writable and not os.access(path, os.W_OK | os.X_OK):
-        raise UnusableError(f"data root {path}: not writable by this user (read-only file system or permissions)")
+        raise UnusableError(f"{what} {path}: not writable by this user (read-only file system or permissions)")
     if writable:
         probe = path / f".write-check-{os.getpid()}"
         try:
             probe.touch()
             probe.unlink()
-        except OSError as exc:  # a read-only mount passes os.access for root
-            raise UnusableError(f"data root {path}: not writable ({exc.strerror})") from None
+        except OSError as exc:  # e.g. a read-only mount the permission bits do not show
+            raise UnusableError(f"{what} {path}: not writable ({exc.strerror})") from None
     return path
 
 

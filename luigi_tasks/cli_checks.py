@@ -80,7 +80,7 @@ def usable_database(url: str, *, create: bool = True) -> sa.engine.Engine | None
             return None
         if path.is_dir():
             raise UnusableError(f"database {path}: is a folder, not a SQLite file")
-        ensure_data_root(path.parent, create=create, writable=create)
+        ensure_data_root(path.parent, create=create, writable=create, what="folder of the database")
     try:
         engine = engine_for(url)
     except DatabaseError as exc:
