@@ -1,6 +1,7 @@
 """Epidata import and as-of query on MariaDB: ours vs the upstream way, side by side in one run.
 
-Import: a county backfill (2 signals x 3,297 counties (every one the geography tables know) x a sliding 30-day window, 10 issues = 1.98 M rows)
+Import: a county backfill (2 signals x 3,297 counties, every one the geography tables know, x a sliding 30-day
+window, 10 issues = 1.98 M rows)
 delivered as Delphi CSVs in ``receiving/issue_YYYYMMDD/<source>/`` and loaded end to end by
 :func:`delphi_signals.epidata.importer.import_folder` (parse, check, stage, full, latest, archive; one
 transaction per issue folder), against upstream's path on upstream's v4 DDL (six unique indexes on

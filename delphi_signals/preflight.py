@@ -48,10 +48,10 @@ def check_config_file(path) -> None:
     >>> import tempfile
     >>> bad = Path(tempfile.mkdtemp()) / "luigi.cfg"
     >>> _ = bad.write_text("[core]\\nlog_level = INFO\\n[delphi_signals\\ndata_root = var\\n")
-    >>> check_config_file(bad)
+    >>> check_config_file(bad)  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    delphi_signals.errors.ConfigFileError: ...luigi.cfg, line 3: not a section header, option or comment: '[delphi_signals'
+    delphi_signals.errors.ConfigFileError: ...luigi.cfg, line 3: not a section header, option or comment: ...
     """
     parser = configparser.ConfigParser(interpolation=None)
     parser.optionxform = str  # as Luigi's parser: option names keep their case

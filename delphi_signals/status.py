@@ -95,7 +95,8 @@ def imported_issues(engine, root=None) -> dict[str, str]:
     newest: dict[str, str] = {}
     for source, issues in handled_issues(engine).items():
         waiting = _issue_file_counts(Path(root) / "receiving", source) if root is not None else {}
-        done = [day for day, handled in issues.items() if issue_import_state(handled, waiting.get(day, 0)) == "imported"]
+        done = [day for day, handled in issues.items()
+                if issue_import_state(handled, waiting.get(day, 0)) == "imported"]
         if done:
             newest[source] = max(done)
     return newest

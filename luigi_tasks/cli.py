@@ -61,8 +61,9 @@ def build(tasks, args) -> int:
     result = luigi.build(tasks, detailed_summary=True, workers=args.workers, **kwargs)
     code = _luigi_exit_code(result)
     if code != EXIT["ok"]:
-        print(f"delphi-signals {getattr(args, 'command', '')}: {LUIGI_OUTCOMES.get(code, 'Luigi did not finish the tasks')} "
-              f"(exit {code}; Luigi's execution summary is in the log)", file=sys.stderr)
+        outcome = LUIGI_OUTCOMES.get(code, "Luigi did not finish the tasks")
+        print(f"delphi-signals {getattr(args, 'command', '')}: {outcome} (exit {code}; Luigi's execution summary is "
+              "in the log)", file=sys.stderr)
     return code
 
 
@@ -163,7 +164,8 @@ def _add_run(commands, source_names) -> None:
                      help="only this source (default: [pipeline] sources, else every registered indicator)")
     cmd.add_argument("--date", type=dt.date.fromisoformat, default=DEMO_DATE,
                      help=f"last issue date, YYYY-MM-DD (default {DEMO_DATE}, inside the demo source's range)")
-    cmd.add_argument("--days", type=positive_int, default=3, help="consecutive issue dates ending at --date (default 3)")
+    cmd.add_argument("--days", type=positive_int, default=3,
+                     help="consecutive issue dates ending at --date (default 3)")
     cmd.add_argument("--until", choices=("export", "publish"), default="publish",
                      help="export: only pull and export; publish (default): validate, diff, deliver, import and "
                      "the nightly analytics too")

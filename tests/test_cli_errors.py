@@ -210,7 +210,8 @@ def test_exit_codes_of_an_unknown_source_and_a_missing_folder(tmp_path):
 BAD_ARGUMENTS = [
     ["--bogus"], ["nosuch"],
     ["run", "--date", "2020-13-01"], ["run", "--workers", "0"], ["run", "--source", "nosuch"],
-    ["validate", "/nonexistent", "--source", "jhu-csse"], ["validate", ".", "--source", "jhu-csse", "--issue-date", "x"],
+    ["validate", "/nonexistent", "--source", "jhu-csse"],
+    ["validate", ".", "--source", "jhu-csse", "--issue-date", "x"],
     ["diff", "--export", "/x"], ["diff", "--source", "jhu-csse", "--date", "yesterday"],
     ["db", "drop"], ["db", "init", "--db", "nonsense"], ["db", "init", "--db", "mysql+pymysql://root@127.0.0.1:1/x"],
     ["import", "--source", "jhu-csse", "--issue", "2020-02-31"], ["import", "--source", "jhu-csse", "--db", "nonsense"],
