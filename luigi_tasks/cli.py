@@ -541,7 +541,7 @@ def _exit_code_of(exc: BaseException) -> int | None:
 
     kinds = ((SourceVersionError, "input_missing"), (UnknownNameError, "usage"), (UsageError, "usage"),
              (configparser.Error, "usage"), (UnusableError, "input_missing"), (OSError, "input_missing"),
-             (sqlalchemy.exc.OperationalError, "input_missing"), (DelphiSignalsError, "problems"))
+             (sqlalchemy.exc.DBAPIError, "input_missing"), (DelphiSignalsError, "problems"))
     return next((EXIT[name] for kind, name in kinds if isinstance(exc, kind)), None)
 
 
