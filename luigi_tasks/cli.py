@@ -365,10 +365,11 @@ def _add_import(commands) -> None:
         receiving = root / "receiving"
         try:
             folders = [p for p in receiving.iterdir() if p.is_dir()] if receiving.is_dir() else []
+            names = {p.name for p in folders if not p.name.startswith("issue_")}
+            names.update(sub.name for p in folders if p.name.startswith("issue_") for sub in p.iterdir()
+                         if sub.is_dir())
         except OSError:  # unreadable: the data root check that follows names the problem
             return set()
-        names = {p.name for p in folders if not p.name.startswith("issue_")}
-        names.update(sub.name for p in folders if p.name.startswith("issue_") for sub in p.iterdir() if sub.is_dir())
         return names
 
     cmd = commands.add_parser("import", help="load received CSV files into the epidata database")
