@@ -554,7 +554,12 @@ def main(argv=None) -> int:
     try:
         return args.handler(args)
     except Exception as exc:
+        from .cli_checks import config_value_problem
+
         code = _exit_code_of(exc)
+        if code is None and (problem := config_value_problem(exc)):
+            print(f"delphi-signals {args.command}: {problem}", file=sys.stderr)
+            return EXIT["usage"]
         if code is None:
             get_logger("delphi_signals.cli").exception("unexpected internal error", command=args.command)
             print(f"delphi-signals: unexpected internal error ({type(exc).__name__}: {exc}); the traceback is in "

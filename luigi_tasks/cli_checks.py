@@ -20,6 +20,7 @@ argparse.ArgumentTypeError: must be a port number 1..65535, got '99999'
 from __future__ import annotations
 
 import argparse
+import re
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -94,3 +95,25 @@ def usable_database(url: str, *, create: bool = True) -> sa.engine.Engine | None
         reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
         raise UnusableError(f"database {shown}: cannot connect ({reason})") from None
     return engine
+
+
+_LUIGI_BAD_VALUE = re.compile(r"(?P<section>[\w-]+)\[args=.*\]: Error when parsing the default value of '(?P<option>\w+)'")
+
+
+def config_value_problem(exc: BaseException) -> str | None:
+    """What is wrong, for the error Luigi raises when a value in its configuration does not parse (a date that
+    is no date …); ``None`` for any other error.
+
+    Examples
+    --------
+    >>> try:
+    ...     raise ValueError("pipeline[args=(), kwargs={}]: Error when parsing the default value of 'first_date'") \
+    ...         from ValueError("time data 'someday' does not match format '%Y-%m-%d'")
+    ... except ValueError as exc:
+    ...     config_value_problem(exc)
+    "[pipeline] first_date in the Luigi configuration: time data 'someday' does not match format '%Y-%m-%d'"
+    """
+    match = _LUIGI_BAD_VALUE.fullmatch(str(exc)) if isinstance(exc, ValueError) else None
+    if match is None:
+        return None
+    return f"[{match['section']}] {match['option']} in the Luigi configuration: {exc.__cause__ or 'does not parse'}"

@@ -188,6 +188,15 @@ def test_a_malformed_luigi_cfg(tmp_path, text, line, words):
         assert_message(cli(tmp_path, *args), 2, f"delphi-signals: luigi.cfg, line {line}: {words}")
 
 
+def test_a_luigi_cfg_value_that_does_not_parse(tmp_path):
+    """Item 10: a value of the wrong kind is bad usage too, named by section and option."""
+    cwd = workdir(tmp_path)
+    with open(cwd / "luigi.cfg", "a") as config:
+        config.write("first_date = someday\n")  # in [pipeline], the file's last section
+    assert_message(cli(cwd, "run", "--days", "1"), 2, "[pipeline] first_date in the Luigi configuration: time data "
+                   "'someday' does not match format '%Y-%m-%d'")
+
+
 def test_serve_refuses_a_bad_or_busy_port(tmp_path):
     """Item 11."""
     cwd = workdir(tmp_path)
