@@ -97,7 +97,8 @@ def usable_database(url: str, *, create: bool = True) -> sa.engine.Engine | None
     return engine
 
 
-_LUIGI_BAD_VALUE = re.compile(r"(?P<section>[\w-]+)\[args=.*\]: Error when parsing the default value of '(?P<option>\w+)'")
+_LUIGI_BAD_VALUE = re.compile(
+    r"(?P<section>[\w-]+)\[args=.*\]: Error when parsing the default value of '(?P<option>\w+)'")
 
 
 def config_value_problem(exc: BaseException) -> str | None:
@@ -106,9 +107,10 @@ def config_value_problem(exc: BaseException) -> str | None:
 
     Examples
     --------
+    >>> cause = ValueError("time data 'someday' does not match format '%Y-%m-%d'")
+    >>> luigi_error = "pipeline[args=(), kwargs={}]: Error when parsing the default value of 'first_date'"
     >>> try:
-    ...     raise ValueError("pipeline[args=(), kwargs={}]: Error when parsing the default value of 'first_date'") \
-    ...         from ValueError("time data 'someday' does not match format '%Y-%m-%d'")
+    ...     raise ValueError(luigi_error) from cause
     ... except ValueError as exc:
     ...     config_value_problem(exc)
     "[pipeline] first_date in the Luigi configuration: time data 'someday' does not match format '%Y-%m-%d'"
