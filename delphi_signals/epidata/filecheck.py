@@ -345,8 +345,8 @@ def _read_careful(data: bytes, targets: np.ndarray, geo_type: str, errors: _Erro
             errors.add(f"not a {geo_type} geo id", line=line, field="geo_id", value=geo[i])
             keep[i] = False
         elif unknown[i]:
-            errors.add(f"not a known {geo_type} (not in the geography tables)", line=line, field="geo_id",
-                       value=geo[i])
+            errors.add(f"not a known {geo_type} (not in the geography tables): {geo[i][:_SHOWN_CHARS]!r}", line=line,
+                       field="geo_id", value=geo[i])
             keep[i] = False
         elif geo_id in first_line:
             errors.add(f"geo_id repeated (first on line {first_line[geo_id]})", line=line, field="geo_id",
