@@ -161,3 +161,44 @@ def test_a_query_the_database_cannot_run_is_an_error_in_every_format(broken_serv
     assert got == status and answer["result"] == -1 and answer["epidata"] == []
     assert answer["message"] == "the database could not run this query"
 
+
+
+@pytest.mark.parametrize("fmt", ["classic", "json", "csv", "jsonl"])
+def test_a_connection_lost_after_the_first_batch(tmp_path, fmt):
+    """Once the status line is out, a failure cannot turn into an error status: a classic answer ends with
+    ``result -1``; the streamed formats raise, so the server breaks the response off (an incomplete body) rather
+    than closing it as if complete. Shown on the response generator itself, over a real SQLite database whose
+    connection is invalidated between the first and the second batch."""
+    from starlette.requests import Request
+
+    from delphi_signals.api.app import BATCH_ROWS, _OpenRows, _stream
+    from delphi_signals.api.params import parse_covidcast
+    from delphi_signals.api.sql import covidcast_statement
+
+    engine = engine_for(f"sqlite:///{tmp_path / 'epidata.sqlite'}")
+    create_schema(engine)
+    days = pd.date_range("2019-01-01", periods=BATCH_ROWS // 48 + 5)  # 48 counties a day: over one batch
+    rows = pd.DataFrame([(SOURCE, "sig_a", "day", "county", int(d.strftime("%Y%m%d")), f"{c:05d}", 20300101, 1, 1.0,
+                          float("nan"), float("nan"), 0, 5, 5) for d in days for c in range(1001, 1049)],
+                        columns=list(store.ROW_COLUMNS))
+    with store.locked_transaction(engine) as conn:
+        store.load_rows(conn, rows)
+    query = parse_covidcast(_base_query(geo_type="county", format=fmt))
+    with engine.connect() as conn:
+        keys = [conn.execute(sa.text("SELECT signal_key_id FROM signal_dim")).scalar()]
+    statement, bound = covidcast_statement(query, keys, 10**7)
+    opened = _OpenRows(engine, statement, bound)
+    assert len(opened.first) == BATCH_ROWS  # more rows than one batch: a second one follows
+    request = Request({"type": "http", "method": "GET", "path": "/epidata/covidcast/", "query_string": b"",
+                       "headers": []})
+    body = _stream(opened, query, 10**7, request, 0.0)
+    head = next(body) + next(body)  # the opening and the first batch are out: the status line is sent
+    assert head
+    opened.conn.invalidate()  # the database connection is lost
+    if fmt == "classic":
+        tail = b"".join(body)
+        assert tail.endswith(b'],"result":-1,"message":"error while reading rows"}')
+    else:
+        with pytest.raises(sa.exc.SQLAlchemyError):
+            b"".join(body)
+    engine.dispose()
