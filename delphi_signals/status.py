@@ -87,13 +87,14 @@ def _issue_file_counts(base: Path, source: str) -> dict[str, int]:
     return {issue: n for issue, n in sorted(counts.items()) if n}
 
 
-def imported_issues(engine, root=None) -> dict[str, str]:
+def imported_issues(engine, root=None, handled: dict | None = None) -> dict[str, str]:
     """Per source, the newest issue imported completely (:func:`delphi_signals.epidata.imported.issue_import_state`),
-    counting the files still waiting under ``root`` (a data root) when given."""
+    counting the files still waiting under ``root`` (a data root) when given; ``handled``: what
+    :func:`delphi_signals.epidata.imported.handled_issues` found, when already asked."""
     from .epidata.imported import handled_issues, issue_import_state
 
     newest: dict[str, str] = {}
-    for source, issues in handled_issues(engine).items():
+    for source, issues in (handled_issues(engine) if handled is None else handled).items():
         waiting = _issue_file_counts(Path(root) / "receiving", source) if root is not None else {}
         done = [day for day, handled in issues.items()
                 if issue_import_state(handled, waiting.get(day, 0)) == "imported"]
@@ -152,7 +153,7 @@ def pipeline_status(root, engine, sources) -> dict:
 
     root = root if isinstance(root, DataRoot) else DataRoot(root)
     handled = handled_issues(engine)
-    imported = imported_issues(engine, root.path)
+    imported = imported_issues(engine, root.path, handled)
     nightly = root.path / "reports" / "nightly"
     days = sorted((p.name for p in nightly.iterdir() if _DAY.match(p.name) and (p / "staleness.json").is_file()),
                   reverse=True) if nightly.is_dir() else []
@@ -182,16 +183,19 @@ def has_problems(status: dict) -> bool:
     return bool(status.get("problems")) or any(s["problems"] for s in status["sources"])
 
 
+def _counted(stage: str, found: dict) -> str:
+    files = "manifest unreadable" if found["files"] is None else f"{found['files']} files"
+    return f"{stage} {found['issue']} ({files})"
+
+
 def status_text(status: dict) -> str:
     """One line per source, then the problems, then the nightly line."""
     lines = []
     for state in status["sources"]:
         export, validation, delivered = state["export"], state["validation"], state["delivered"]
-        parts = [(f"export {export['issue']} ({export['files']} files)" if export['files'] is not None
-                  else f"export {export['issue']} (manifest unreadable)") if export else "no export",
+        parts = [_counted("export", export) if export else "no export",
                  f"validation {validation['outcome']} {validation['issue']}" if validation else "not validated",
-                 ((f"delivered {delivered['issue']} ({delivered['files']} files)" if delivered['files'] is not None
-                   else f"delivered {delivered['issue']} (manifest unreadable)") if delivered else "not delivered"),
+                 _counted("delivered", delivered) if delivered else "not delivered",
                  f"imported {state['imported']}" if state["imported"] else "nothing imported",
                  f"waiting: {', '.join(state['waiting'])}" if state["waiting"] else "nothing waiting"]
         lines.append(f"{state['source']:<16} " + " · ".join(parts))

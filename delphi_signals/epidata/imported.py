@@ -1,10 +1,10 @@
 """Which delivered issues are in the database: one notion of "imported" for every way files get loaded.
 
-The pipeline's ``Import(source, date)`` (complete by this same notion: :func:`issue_imported`) loads ``receiving/issue_YYYYMMDD/<source>/`` in one transaction and
+The pipeline's ``Import(source, date)`` loads ``receiving/issue_YYYYMMDD/<source>/`` in one transaction and
 writes the folder marker ``folder:<source>/issue_YYYYMMDD``; ``delphi-signals import`` (the hand import, the
 recovery path) loads the same files in batches and writes one ``file_outcome`` row per file, loaded or set
 aside. Both record every file they handled in ``file_outcome`` under ``issue_YYYYMMDD/<name>``, so an issue
-folder is:
+folder is (for ``status`` and for the ``Import`` task's completeness alike, :func:`issue_imported`):
 
 * **imported** when its folder marker exists, or when the importer handled files of it and none is left
   waiting in ``receiving/issue_YYYYMMDD/<source>/``;
