@@ -47,7 +47,7 @@ setup(
     ],
     extras_require=EXTRAS,
     entry_points={
-        "console_scripts": ["delphi-signals=luigi_tasks.cli:main"],
+        "console_scripts": ["delphi-signals=delphi_signals.__main__:main"],
         # every indicator declares itself once; the name is the source name (delphi_signals.indicators.registry)
         "delphi_signals.indicators": [
             "jhu-csse = delphi_signals.indicators.jhu:INDICATOR",

@@ -1,6 +1,7 @@
 """Epidata import and as-of query on MariaDB: ours vs the upstream way, side by side in one run.
 
-Import: a county backfill (2 signals x 3,300 counties x a sliding 30-day window, 10 issues = 1.98 M rows)
+Import: a county backfill (2 signals x 3,297 counties, every one the geography tables know, x a sliding 30-day
+window, 10 issues = 1.98 M rows)
 delivered as Delphi CSVs in ``receiving/issue_YYYYMMDD/<source>/`` and loaded end to end by
 :func:`delphi_signals.epidata.importer.import_folder` (parse, check, stage, full, latest, archive; one
 transaction per issue folder), against upstream's path on upstream's v4 DDL (six unique indexes on
@@ -147,7 +148,13 @@ def yyyymmdd(day: dt.date) -> int:
 
 
 def counties(n: int) -> list[str]:
-    return [f"{1001 + i:05d}" for i in range(n)]
+    """The first ``n`` county ids the geography tables know (the importer refuses any other)."""
+    from delphi_signals.geo.tables import geo_values
+
+    known = geo_values("county").tolist()
+    if n > len(known):
+        raise SystemExit(f"--counties {n}: the geography tables know {len(known)} counties")
+    return known[:n]
 
 
 def write_backfill(root: Path, n_counties: int, n_signals: int, days: int, issues: int) -> list[dt.date]:
@@ -274,7 +281,7 @@ def copy_to_upstream(server, ours_db: str, upstream_db: str, signal: str) -> Non
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--server", default="mysql+pymysql://root@127.0.0.1:3306")
-    parser.add_argument("--counties", type=int, default=3300)
+    parser.add_argument("--counties", type=int, default=3297)
     parser.add_argument("--signals", type=int, default=2)
     parser.add_argument("--days", type=int, default=30, help="days in each issue's window")
     parser.add_argument("--issues", type=int, default=10)

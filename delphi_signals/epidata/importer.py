@@ -47,7 +47,7 @@ from ..log import get_logger, progress
 from . import schema, store
 from .filecheck import MAX_ERRORS, SOURCE_NAME, CheckedFile, check_file
 
-ISSUE_FOLDER = re.compile(r"issue_(\d{8})", re.IGNORECASE)
+ISSUE_FOLDER = re.compile(r"issue_([0-9]{8})", re.IGNORECASE)  # ASCII digits only, as in file names
 BATCH_FILES = 50
 """Files per transaction by default: the per-transaction cost (lock, staging table) is paid once per batch."""
 BATCH_ROWS = 1_000_000
@@ -74,7 +74,7 @@ def _as_date(value) -> dt.date:
         return value
     text = str(value).strip()
     try:
-        if re.fullmatch(r"\d{8}", text):
+        if re.fullmatch(r"[0-9]{8}", text):
             return dt.date(int(text[:4]), int(text[4:6]), int(text[6:]))
         return dt.date.fromisoformat(text)
     except ValueError:

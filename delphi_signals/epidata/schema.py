@@ -238,10 +238,48 @@ def engine_for(url: str, **kwargs) -> sa.engine.Engine:
                         "mysql+pymysql://")
 
 
+SCHEMA_LOCK = "delphi_signals.epidata.schema"
+SCHEMA_LOCK_TIMEOUT = 600
+
+
+def _schema_complete(engine: sa.engine.Engine) -> bool:
+    """Every table exists and holds its seed row (read only: a server's read-only user gets this far)."""
+    if not set(metadata.tables) <= set(sa.inspect(engine).get_table_names()):
+        return False
+    with engine.connect() as conn:
+        return all(conn.execute(sa.select(sa.func.count()).select_from(t)).scalar() for t in SEED_ROWS)
+
+
+def _create_and_seed(conn) -> None:
+    metadata.create_all(conn, checkfirst=True)
+    for table, row in SEED_ROWS.items():
+        if conn.execute(sa.select(sa.func.count()).select_from(table)).scalar() == 0:
+            conn.execute(table.insert().values(**row))
+
+
 def create_schema(engine: sa.engine.Engine) -> None:
-    """Create every missing table and seed row; existing tables and rows are left as they are."""
-    metadata.create_all(engine, checkfirst=True)
-    with engine.begin() as conn:
-        for table, row in SEED_ROWS.items():
-            if conn.execute(sa.select(sa.func.count()).select_from(table)).scalar() == 0:
-                conn.execute(table.insert().values(**row))
+    """Create every missing table and seed row; existing tables and rows are left as they are.
+
+    Safe when several processes create the same new database at once: SQLite creates and seeds in one
+    ``BEGIN EXCLUSIVE`` transaction (its DDL is transactional); MySQL/MariaDB, whose DDL commits at once, under
+    the named lock ``GET_LOCK('delphi_signals.epidata.schema')``, the check for what is missing included.
+    """
+    if _schema_complete(engine):
+        return
+    with engine.connect() as conn:
+        if engine.dialect.name == "sqlite":
+            conn.execution_options(sqlite_begin="EXCLUSIVE")
+            with conn.begin():
+                _create_and_seed(conn)
+            return
+        granted = conn.execute(sa.text("SELECT GET_LOCK(:name, :timeout)"),
+                               {"name": SCHEMA_LOCK, "timeout": SCHEMA_LOCK_TIMEOUT}).scalar()
+        conn.commit()
+        if granted != 1:
+            raise DatabaseError(f"the schema lock {SCHEMA_LOCK!r} was not granted within {SCHEMA_LOCK_TIMEOUT} s")
+        try:
+            with conn.begin():
+                _create_and_seed(conn)
+        finally:
+            conn.execute(sa.text("SELECT RELEASE_LOCK(:name)"), {"name": SCHEMA_LOCK})
+            conn.commit()
