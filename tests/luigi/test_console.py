@@ -131,8 +131,9 @@ def test_a_failed_run_in_a_terminal_says_what_failed_and_how_to_rerun_it(config,
     code, output = run_in_pty(["run", "--source", "hhs", "--days", "1"], config, tmp_path)
     assert code == 30
     bars, lines = screen_lines(output)
-    failed = [line for line in lines if "task failed" in line]
+    failed = [line for line in lines if "task failed" in line and not line.startswith("delphi-signals run:")]
     assert len(failed) == 1 and "[error" in failed[0] and "FetchError" in failed[0]
+    assert "delphi-signals run: a task failed (exit 30)" in lines  # the exit code's one line
     assert "rerun='luigi --module luigi_tasks Pull --source hhs --date 2020-11-30'" in failed[0]
     assert "Traceback" not in output and "* 1 failed:" in output  # Luigi's summary, not its traceback
     assert len(lines) <= 25, lines

@@ -22,6 +22,8 @@ log_level = WARNING
 data_root = var
 [nightly]
 staleness_config = {staleness}
+[nchs-mortality]
+base_url = demo
 """
 
 
