@@ -1,0 +1,137 @@
+"""Which faults cover which cells of a cube: the ``fault_ids`` variable of ``Epidata.fetch(..., faults=True)``.
+
+A confirmed fault (``open`` or ``resolved``; never ``proposed`` or ``dismissed``) covers a cell when one of its
+scopes names the cube's source, signal (or every signal) and geo type (or every level), the cell's region
+(or every region), its time value lies in the scope's time range and the cell's issue in the scope's issue
+range. With ``as_of=D`` only the faults known on D count: reported on or before D, confirmed by then (the
+status of their newest history row of D or earlier) and not resolved before D.
+
+The cells of each fault are marked with slices of the cube (a region list times a time range); the id lists
+are then built once per distinct combination of faults, so the cost grows with the cells faults touch, not with
+the number of faults times the cube.
+
+Examples
+--------
+>>> import pandas as pd
+>>> from delphi_signals.testing import make_cube
+>>> cube = make_cube(["ca", "ny"], days=3, geo_type="state")
+>>> scopes = pd.DataFrame({"fault_id": [7, 9], "geo_values": [None, '["ny"]'], "start_date": [None, 20200302],
+...                        "end_date": [None, None], "issue_start": [None, None], "issue_end": [None, None]})
+>>> issue = pd.DatetimeIndex(["2020-03-05"] * 6).to_numpy().reshape(2, 3)
+>>> cube_issue = cube.assign(issue=(("geo", "time"), issue))
+>>> str(cube_issue.time.values[1])[:10], fault_ids(cube_issue, scopes).tolist()
+('2020-03-02', [['7', '7', '7'], ['7', '7,9', '7,9']])
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import sqlalchemy as sa
+
+from ..epidata.schema import fault, fault_history, fault_scope
+from .record import day_int
+
+CONFIRMED = ("open", "resolved")
+_OPEN_END = np.iinfo(np.int64).max
+
+
+def covering_scopes(engine: sa.engine.Engine, source: str, signal: str, geo_type: str, as_of=None) -> pd.DataFrame:
+    """The scopes of the confirmed faults that may cover cells of (source, signal, geo_type) (see module doc).
+
+    Columns ``fault_id``, ``geo_values`` (JSON text or None), ``start_date``, ``end_date``, ``issue_start``,
+    ``issue_end`` (``YYYYMMDD`` ints or None).
+    """
+    columns = ["fault_id", "signals", "geo_values", "start_date", "end_date", "issue_start", "issue_end"]
+    query = (sa.select(fault_scope.c.fault_id, fault_scope.c.signals, fault_scope.c.geo_values,
+                       fault_scope.c.start_date, fault_scope.c.end_date, fault_scope.c.issue_start,
+                       fault_scope.c.issue_end)
+             .select_from(fault_scope.join(fault, fault.c.fault_id == fault_scope.c.fault_id))
+             .where(fault_scope.c.source == source,
+                    sa.or_(fault_scope.c.geo_type.is_(None), fault_scope.c.geo_type == geo_type)))
+    if as_of is None:
+        query = query.where(fault.c.status.in_(CONFIRMED))
+    else:
+        day = day_int(as_of, "as_of")
+        query = query.where(fault.c.reported_date <= day, fault.c.status != "dismissed",
+                            sa.or_(fault.c.resolved_date.is_(None), fault.c.resolved_date >= day))
+    with engine.connect() as conn:
+        rows = pd.DataFrame(conn.execute(query).all(), columns=columns)
+        if as_of is not None and len(rows):  # the status each fault had on as_of: its newest change by then
+            history = pd.DataFrame(conn.execute(
+                sa.select(fault_history.c.fault_id, fault_history.c.status)
+                .where(fault_history.c.fault_id.in_(sorted(set(rows["fault_id"].tolist()))),
+                       fault_history.c.changed_date <= day)
+                .order_by(fault_history.c.fault_history_id)).all(), columns=["fault_id", "status"])
+            status = history.groupby("fault_id")["status"].last()
+            rows = rows[rows["fault_id"].map(status).isin(CONFIRMED).to_numpy()]
+    keep = [s is None or signal in json.loads(s) for s in rows["signals"]]
+    return rows[keep].drop(columns="signals").reset_index(drop=True)
+
+
+def _day_ints(values: np.ndarray) -> np.ndarray:
+    """datetime64 values as ``YYYYMMDD`` int64; NaT as -1."""
+    stamps = pd.DatetimeIndex(values.ravel())
+    out = (stamps.year * 10_000 + stamps.month * 100 + stamps.day).to_numpy(dtype=np.float64)
+    return np.where(np.isnan(out), -1, out).astype(np.int64).reshape(values.shape)
+
+
+def _bound(value, default: int) -> int:
+    return default if value is None or pd.isna(value) else int(value)
+
+
+def fault_ids(cube, scopes: pd.DataFrame) -> np.ndarray:
+    """Per cell of ``cube``, the comma-separated ids of the faults in ``scopes`` covering it ("" for none).
+
+    ``cube`` needs an ``issue`` variable or dim (the cell's issue; an empty cell has NaT and is never covered).
+    Returns an object array shaped as ``cube["value"]``.
+    """
+    shape = cube["value"].shape
+    dims = cube["value"].dims
+    if "issue" in cube.dims:
+        issue = np.broadcast_to(_day_ints(cube["issue"].values).reshape(1, 1, -1), shape)
+    else:
+        issue = _day_ints(cube["issue"].transpose(*dims).values)
+    empty = np.isnan(cube["value"].values) & np.isnan(cube["stderr"].values) & np.isnan(cube["sample_size"].values)
+    issue = np.where(empty, -1, issue)
+    times = _day_ints(cube["time"].values)
+    geo_index = pd.Index(cube["geo"].values.astype(str))
+    code = np.zeros(shape, dtype=np.int32)
+    combos, combo_of = [""], {}
+    for fid, group in scopes.sort_values("fault_id", kind="stable").groupby("fault_id", sort=True):
+        mask = None
+        for scope in group.itertuples(index=False):
+            if scope.geo_values is None or (isinstance(scope.geo_values, float) and np.isnan(scope.geo_values)):
+                rows = slice(None)
+            else:
+                found = geo_index.get_indexer(json.loads(scope.geo_values))
+                rows = np.unique(found[found >= 0])
+                if not len(rows):
+                    continue
+            t0 = np.searchsorted(times, _bound(scope.start_date, 0), side="left")
+            t1 = np.searchsorted(times, _bound(scope.end_date, _OPEN_END), side="right")
+            if t0 >= t1:
+                continue
+            part = issue[rows, t0:t1]
+            ok = (part >= max(_bound(scope.issue_start, 0), 0)) & (part <= _bound(scope.issue_end, _OPEN_END))
+            ok &= part >= 0
+            if not ok.any():
+                continue
+            if mask is None:
+                mask = np.zeros(shape, dtype=bool)
+            mask[rows, t0:t1] |= ok
+        if mask is None:
+            continue
+        cells = np.flatnonzero(mask)
+        before, inverse = np.unique(code.ravel()[cells], return_inverse=True)
+        after = np.empty(len(before), dtype=np.int32)
+        for i, old in enumerate(before.tolist()):
+            key = (old, int(fid))
+            if key not in combo_of:
+                combo_of[key] = len(combos)
+                combos.append(f"{combos[old]},{int(fid)}" if old else str(int(fid)))
+            after[i] = combo_of[key]
+        code.ravel()[cells] = after[inverse]
+    return np.array(combos, dtype=object)[code]
