@@ -25,14 +25,12 @@ Examples
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
 from ..epidata.schema import fault, fault_history, fault_scope
-from .record import day_int
+from .record import day_int, json_list
 
 CONFIRMED = ("open", "resolved")
 _OPEN_END = np.iinfo(np.int64).max
@@ -58,7 +56,7 @@ def covering_scopes(engine: sa.engine.Engine, source: str, signal: str, geo_type
         query = query.where(fault.c.reported_date <= day, fault.c.status != "dismissed",
                             sa.or_(fault.c.resolved_date.is_(None), fault.c.resolved_date >= day))
     with engine.connect() as conn:
-        rows = pd.DataFrame(conn.execute(query).all(), columns=columns)
+        rows = pd.DataFrame([tuple(r) for r in conn.execute(query)], columns=columns, dtype=object)
         if as_of is not None and len(rows):  # the status each fault had on as_of: its newest change by then
             history = pd.DataFrame(conn.execute(
                 sa.select(fault_history.c.fault_id, fault_history.c.status)
@@ -67,7 +65,7 @@ def covering_scopes(engine: sa.engine.Engine, source: str, signal: str, geo_type
                 .order_by(fault_history.c.fault_history_id)).all(), columns=["fault_id", "status"])
             status = history.groupby("fault_id")["status"].last()
             rows = rows[rows["fault_id"].map(status).isin(CONFIRMED).to_numpy()]
-    keep = [s is None or signal in json.loads(s) for s in rows["signals"]]
+    keep = [json_list(s) is None or signal in json_list(s) for s in rows["signals"]]
     return rows[keep].drop(columns="signals").reset_index(drop=True)
 
 
@@ -103,10 +101,11 @@ def fault_ids(cube, scopes: pd.DataFrame) -> np.ndarray:
     for fid, group in scopes.sort_values("fault_id", kind="stable").groupby("fault_id", sort=True):
         mask = None
         for scope in group.itertuples(index=False):
-            if scope.geo_values is None or (isinstance(scope.geo_values, float) and np.isnan(scope.geo_values)):
+            listed = json_list(scope.geo_values)
+            if listed is None:
                 rows = slice(None)
             else:
-                found = geo_index.get_indexer(json.loads(scope.geo_values))
+                found = geo_index.get_indexer(listed)
                 rows = np.unique(found[found >= 0])
                 if not len(rows):
                     continue

@@ -287,6 +287,13 @@ def _scope_dict(row) -> dict:
             "issue_end": row["issue_end"]}
 
 
+def json_list(value) -> list | None:
+    """A JSON list column's value as a list; NULL (every signal / region) as ``None``."""
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return None
+    return json.loads(value)
+
+
 def _fault_id(value) -> int:
     if isinstance(value, bool) or not re.fullmatch(r"\d{1,18}", str(value).strip()):
         raise InputError(f"{str(value)[:40]!r} is not a fault id", field="fault_id")
@@ -362,16 +369,16 @@ def list_faults(engine: sa.engine.Engine, source=None, signal=None, status=None,
                             sa.or_(fault_scope.c.end_date.is_(None), fault_scope.c.end_date >= first))
     with engine.connect() as conn:
         rows = conn.execute(query).all()
-    frame = pd.DataFrame(rows, columns=list(LIST_COLUMNS))
+    frame = pd.DataFrame([tuple(r) for r in rows], columns=list(LIST_COLUMNS), dtype=object)
+    for name in ("signals", "geo_values"):
+        frame[name] = [json_list(v) for v in frame[name]]
     if signal is not None:
-        keep = [s is None or str(signal) in json.loads(s) for s in frame["signals"]]
-        frame = frame[keep]
+        frame = frame[[s is None or str(signal) in s for s in frame["signals"]]]
     if geo_value is not None:
-        keep = [g is None or str(geo_value).lower() in json.loads(g) for g in frame["geo_values"]]
-        frame = frame[keep]
+        frame = frame[[g is None or str(geo_value).lower() in g for g in frame["geo_values"]]]
     frame = frame.reset_index(drop=True)
     for name in ("signals", "geo_values"):
-        frame[name] = [("" if v is None else ",".join(json.loads(v))) for v in frame[name]]
+        frame[name] = [("" if v is None else ",".join(v)) for v in frame[name]]
     frame["links"] = [json.loads(v or "[]") for v in frame["links"]]
     for name in ("fault_id", "reported_date", "resolved_date", "start", "end", "issue_start", "issue_end"):
         frame[name] = pd.array(frame[name].astype(object).where(frame[name].notna(), None), dtype="Int64")
