@@ -442,6 +442,9 @@ def parser() -> argparse.ArgumentParser:
     _add_meta(commands)
     _add_status(commands)
     _add_serve(commands)
+    from .fault_cli import add_fault_commands
+
+    add_fault_commands(commands, sources())
     return top
 
 
