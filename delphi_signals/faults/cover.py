@@ -36,11 +36,13 @@ CONFIRMED = ("open", "resolved")
 _OPEN_END = np.iinfo(np.int64).max
 
 
-def covering_scopes(engine: sa.engine.Engine, source: str, signal: str, geo_type: str, as_of=None) -> pd.DataFrame:
+def covering_scopes(engine: sa.engine.Engine, source: str, signal: str | None, geo_type: str,
+                    as_of=None) -> pd.DataFrame:
     """The scopes of the confirmed faults that may cover cells of (source, signal, geo_type) (see module doc).
 
     Columns ``fault_id``, ``geo_values`` (JSON text or None), ``start_date``, ``end_date``, ``issue_start``,
-    ``issue_end`` (``YYYYMMDD`` ints or None).
+    ``issue_end`` (``YYYYMMDD`` ints or None); with ``signal=None``, every signal's scopes and their
+    ``signals`` (JSON text or None) too.
     """
     columns = ["fault_id", "signals", "geo_values", "start_date", "end_date", "issue_start", "issue_end"]
     query = (sa.select(fault_scope.c.fault_id, fault_scope.c.signals, fault_scope.c.geo_values,
@@ -65,8 +67,55 @@ def covering_scopes(engine: sa.engine.Engine, source: str, signal: str, geo_type
                 .order_by(fault_history.c.fault_history_id)).all(), columns=["fault_id", "status"])
             status = history.groupby("fault_id")["status"].last()
             rows = rows[rows["fault_id"].map(status).isin(CONFIRMED).to_numpy()]
+    if signal is None:
+        return rows.reset_index(drop=True)
     keep = [json_list(s) is None or signal in json_list(s) for s in rows["signals"]]
     return rows[keep].drop(columns="signals").reset_index(drop=True)
+
+
+class RowFaults:
+    """Fault ids of single rows (the API's ``fault_ids`` field): ``RowFaults(scopes)(signal, geo, time, issue)``.
+
+    ``scopes`` is :func:`covering_scopes` with ``signal=None``; time values and issues are ``YYYYMMDD`` ints
+    (``week=True``: ``YYYYWW`` epiweeks, compared by their first day).
+
+    Examples
+    --------
+    >>> scopes = pd.DataFrame({"fault_id": [3], "signals": ['["a"]'], "geo_values": [None], "start_date": [20200301],
+    ...                        "end_date": [20200302], "issue_start": [20200301], "issue_end": [None]})
+    >>> row_faults = RowFaults(scopes)
+    >>> row_faults("a", "ca", 20200302, 20200305), row_faults("b", "ca", 20200302, 20200305)
+    ('3', '')
+    """
+
+    def __init__(self, scopes: pd.DataFrame, week: bool = False):
+        self.week = week
+        self.scopes = []
+        for scope in scopes.sort_values("fault_id", kind="stable").itertuples(index=False):
+            signals, geos = json_list(scope.signals), json_list(scope.geo_values)
+            self.scopes.append((int(scope.fault_id), None if signals is None else frozenset(signals),
+                                None if geos is None else frozenset(geos), _bound(scope.start_date, 0),
+                                _bound(scope.end_date, _OPEN_END), max(_bound(scope.issue_start, 0), 0),
+                                _bound(scope.issue_end, _OPEN_END)))
+
+    def _day(self, value) -> int:
+        if not self.week:
+            return int(value)
+        from ..timeaxis import parse_weeks
+
+        return int(parse_weeks([int(value)])[0].strftime("%Y%m%d"))
+
+    def __call__(self, signal: str, geo_value: str, time_value, issue) -> str:
+        if not self.scopes or time_value is None or issue is None:
+            return ""
+        time_value, issue = self._day(time_value), self._day(issue)
+        found = []
+        for fid, signals, geos, start, end, issue_start, issue_end in self.scopes:
+            if (signals is None or signal in signals) and (geos is None or geo_value in geos) \
+                    and start <= time_value <= end and issue_start <= issue <= issue_end \
+                    and (not found or found[-1] != fid):
+                found.append(fid)
+        return ",".join(map(str, found))
 
 
 def _day_ints(values: np.ndarray) -> np.ndarray:
