@@ -77,7 +77,7 @@ def _add_form(values: dict) -> str:
               f"{_options(CATEGORIES, values.get('category'), blank=None)}</select></label> "
             + field("source", "source", required=True) + field("signals", "signals (comma-separated; empty: all)")
             + field("geo_type", "geo type (empty: all)") + field("geo_values", "geo values (comma-separated)")
-            + field("start", "first day (YYYY-MM-DD)", "date") + field("end", "last day", "date")
+            + field("start", "first day (YYYY-MM-DD)") + field("end", "last day (YYYY-MM-DD)")
             + field("description", "description") + field("link", "link (URL)") + field("reported_by", "reported by")
             + field("api_key", "write key", "password", required=True)
             + "<br><button type='submit' id='add-submit'>Add fault</button></fieldset></form>")
