@@ -134,8 +134,11 @@ def pipeline_status(root, engine, sources) -> dict:
     if days:
         complaints = json.loads((nightly / days[0] / "staleness.json").read_text()).get("complaints", [])
         staleness = {"date": _iso(days[0]), "complaints": len(complaints)}
+    from .faults.propose import proposed_faults
+
     return {"checked_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-            "sources": [source_status(root, s, imported.get(s)) for s in sources], "nightly": staleness}
+            "sources": [source_status(root, s, imported.get(s)) for s in sources], "nightly": staleness,
+            "proposed_faults": proposed_faults(engine) if engine is not None else []}
 
 
 def status_text(status: dict) -> str:
@@ -154,4 +157,8 @@ def status_text(status: dict) -> str:
     nightly = status["nightly"]
     lines.append(f"nightly {nightly['date']}: {nightly['complaints']} staleness complaint(s)" if nightly
                  else "no nightly report yet")
+    lines += [f"proposed fault {f['fault_id']} ({f['category']}, {f['reported_date']}): {f['title']}"
+              for f in status.get("proposed_faults", [])]
+    if status.get("proposed_faults"):
+        lines.append("confirm with 'delphi-signals fault confirm ID' or 'delphi-signals fault dismiss ID --note ...'")
     return "\n".join(lines)

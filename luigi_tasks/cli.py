@@ -196,6 +196,10 @@ def _add_validate(commands, source_names) -> None:
         if args.report:
             report.write(args.report)
         print(report.summary_text())
+        if args.db:  # only with --db: the standalone validator proposes faults
+            from .fault_cli import propose_validation_faults
+
+            propose_validation_faults(args.db, report, args.report or export_dir, params)
         return 1 if report.blocking else 0
 
     cmd = commands.add_parser("validate", help="check an export folder (static and dynamic checks)")
@@ -207,6 +211,7 @@ def _add_validate(commands, source_names) -> None:
     cmd.add_argument("--params", default=None, help="JSON: a params.json or its validation section, over the "
                      "indicator's defaults")
     cmd.add_argument("--report", default=None, help="also write the JSON report here")
+    cmd.add_argument("--db", default=None, help="propose faults from the findings in this database")
     cmd.set_defaults(handler=validate)
 
 

@@ -125,6 +125,21 @@ def _status(new_status: str):
     return change
 
 
+def propose_validation_faults(db_url: str, report, report_path, validation: dict) -> list[int]:
+    """``delphi-signals validate --db URL``: record the report's proposed faults; print their ids."""
+    from delphi_signals.epidata.schema import engine_for
+    from delphi_signals.faults.propose import propose_from_validation
+
+    engine = engine_for(db_url)
+    try:
+        ids = propose_from_validation(engine, report, report_path, validation)
+    finally:
+        engine.dispose()
+    if ids:
+        print(f"proposed fault(s): {', '.join(map(str, ids))}")
+    return ids
+
+
 def add_fault_commands(commands, source_names) -> None:
     """Add ``fault`` and its subcommands to the ``delphi-signals`` parser."""
     from delphi_signals.faults import CATEGORIES

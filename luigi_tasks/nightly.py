@@ -100,7 +100,7 @@ class Staleness(luigi.Task):
             raise luigi.parameter.MissingParameterException(
                 "[nightly] staleness_config is not set: name the Sir Complains-a-lot JSON config in luigi.cfg")
         report = _on_database(run_checks, settings.staleness_config, self.date,
-                              webhook_url=settings.slack_webhook_url)
+                              webhook_url=settings.slack_webhook_url, report_path=self.output().path)
         text = Path(self.output().path).with_suffix(".txt")
         text.parent.mkdir(parents=True, exist_ok=True)
         text.write_text(report["text"])
