@@ -145,3 +145,38 @@ def test_nightly_exits_0_when_every_complaint_is_silenced(nightly_db, capsys):
     report = json.loads((reports / "20200611" / "staleness.json").read_text())
     assert report["complaints"] == [] and [s["fault_ids"] for s in report["silenced"]] == [[fault_id]]
     assert "0 complaint(s)" in capsys.readouterr().out
+
+
+def _spiky_export(folder) -> None:
+    """Four weeks of one state signal; California reports a week's worth on the last day."""
+    folder.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    days = pd.date_range("2020-11-01", "2020-11-29")
+    for d in days:
+        values = {s: 1000 + rng.normal(0, 30) for s in ["ca", "ny", "tx", "pa", "fl"]}
+        if d == days[-1]:
+            values["ca"] = 7000
+        lines = ["geo_id,val,se,sample_size"] + [f"{s},{v:.1f},NA,NA" for s, v in values.items()]
+        (folder / f"{d:%Y%m%d}_state_confirmed_incidence_num.csv").write_text("\n".join(lines) + "\n")
+
+
+def test_standalone_validate_proposes_only_with_db(db_url, tmp_path, capsys):
+    _spiky_export(tmp_path / "export")
+    params = tmp_path / "params.json"
+    params.write_text(json.dumps({"validation": {"static": {"missing_se_allowed": True,
+                                                             "missing_sample_size_allowed": True}}}))
+    command = ["validate", str(tmp_path / "export"), "--source", "jhu-csse", "--issue-date", "2020-11-30",
+               "--params", str(params), "--report", str(tmp_path / "report.json")]
+    db = Epidata(db_url)
+    assert main(command) == 0
+    assert db.faults().empty
+    assert main(command + ["--db", db_url]) == 0
+    proposed = db.faults(status="proposed")  # the spike (California) and the average change (every state)
+    assert sorted(t.rsplit(": ", 1)[-1] for t in proposed["title"]) == [
+        "check_positive_negative_spikes", "check_test_vs_reference_avg_changed"]
+    assert proposed[proposed["title"].str.endswith("avg_changed")]["geo_values"].tolist() == [""]
+    (row,) = proposed[proposed["title"].str.endswith("spikes")].itertuples()
+    assert (row.source, row.signals, row.geo_type, row.geo_values, row.start, row.end) == (
+        "jhu-csse", "confirmed_incidence_num", "state", "ca", 20201129, 20201129)
+    assert row.links == [(tmp_path / "report.json").resolve().as_uri()]
+    assert "proposed fault(s): 1, 2" in capsys.readouterr().out
