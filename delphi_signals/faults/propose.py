@@ -47,6 +47,8 @@ class Proposal:
     scopes: list[dict]
     description: str
     link: str | None
+    match_dates: bool = False
+    """Extend a stored scope only when its time range is the new one's (validation: one scope per finding date)."""
 
 
 def propose_from(validation: dict | None) -> tuple[str, ...]:
@@ -67,25 +69,34 @@ def validation_proposals(report, report_path=None, checks=DEFAULT_PROPOSE_FROM) 
     link = Path(report_path).resolve().as_uri() if report_path else None
     out = []
     for (check, signal, geo_type), items in sorted(groups.items(), key=lambda kv: tuple(str(k) for k in kv[0])):
-        dates = sorted(f.date for f in items if f.date is not None)
-        all_geos = any(not f.geo_values for f in items)
-        geos = None if all_geos else sorted({g for f in items for g in f.geo_values})
-        scope = {"source": report.source, "issue_start": issue, "issue_end": issue}
-        if signal:
-            scope["signals"] = [signal]
-        if geo_type:
-            scope["geo_type"] = geo_type
-            if geos:
-                scope["geo_values"] = geos
-        if dates:
-            scope["start"], scope["end"] = dates[0].isoformat(), dates[-1].isoformat()
+        by_date: dict = {}
+        for f in items:
+            by_date.setdefault(f.date, []).append(f)
+        scopes, every_geo = [], set()
+        for date in sorted(by_date, key=lambda d: (d is None, d or dt.date.min)):  # one scope per finding date
+            found = by_date[date]
+            geos = None if any(not f.geo_values for f in found) else sorted({g for f in found for g in f.geo_values})
+            scope = {"source": report.source, "issue_start": issue, "issue_end": issue}
+            if signal:
+                scope["signals"] = [signal]
+            if geo_type:
+                scope["geo_type"] = geo_type
+                if geos:
+                    scope["geo_values"] = geos
+                    every_geo.update(geos)
+            if date is not None:
+                scope["start"] = scope["end"] = date.isoformat()
+            scopes.append(scope)
         category = "outage" if check in OUTAGE_CHECKS else "bad_values" if check in VALUE_CHECKS else "other"
-        where = f"{signal or '*'} ({geo_type or '*'}{': ' + ', '.join(geos[:3]) if geos else ''})"
+        named = sorted(every_geo)
+        where = f"{signal or '*'} ({geo_type or '*'}{': ' + ', '.join(named[:3]) if named else ''}" \
+                f"{f' +{len(named) - 3} more' if len(named) > 3 else ''})"
         out.append(Proposal(
             key=f"validation/{report.source}/{check}/{signal}/{geo_type}",
             title=f"{report.source} {where}: {check}",
-            category=category, scopes=[scope],
-            description=f"Proposed by the validator on issue {issue}: {items[0].message}"[:2000], link=link))
+            category=category, scopes=scopes,
+            description=f"Proposed by the validator on issue {issue}: {items[0].message}"[:2000], link=link,
+            match_dates=True))
     return out
 
 
@@ -164,7 +175,9 @@ def _extend(conn, fault_id: int, p: Proposal, issue: int, links: list[str]) -> N
                    "end_date": day_int(new["end"], "end") if new.get("end") else None, "issue_end": issue,
                    "geo_values": new.get("geo_values")}
         match = next((s for s in stored if s["geo_type"] == new.get("geo_type")
-                      and json_list(s["signals"]) == new.get("signals")), None)
+                      and json_list(s["signals"]) == new.get("signals")
+                      and (not p.match_dates or (s["start_date"], s["end_date"]) == (new_row["start_date"],
+                                                                                     new_row["end_date"]))), None)
         if match is None:
             conn.execute(fault_scope.insert().values(
                 fault_id=fault_id, source=new["source"], signals=json.dumps(new["signals"]) if new.get("signals")

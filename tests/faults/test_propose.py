@@ -47,24 +47,23 @@ def test_validation_proposes_and_extends_the_next_day(engine, tmp_path):
     ids = propose_from_validation(engine, first, tmp_path / "20201130_validation.failed.json", {})
     assert len(ids) == 2
     frame = db.faults(status="proposed")
-    by_title = {row.title: row for row in frame.itertuples()}
-    spike_row = next(r for t, r in by_title.items() if "check_positive_negative_spikes" in t)
+    spike_row = frame[frame["title"].str.endswith("check_positive_negative_spikes")].iloc[0]
     assert (spike_row.category, spike_row.geo_values, spike_row.start, spike_row.end) == (
         "bad_values", "06037", 20201129, 20201129)
     assert (spike_row.issue_start, spike_row.issue_end) == (20201130, 20201130)
     assert spike_row.links == [(tmp_path / "20201130_validation.failed.json").as_uri()]
-    # the same findings the next day extend both proposals; another county joins the spike's regions
-    second = report_of(ISSUE + dt.timedelta(days=1), spike(dt.date(2020, 11, 30), ["06037", "36061"]),
-                       negative(dt.date(2020, 11, 29)))
+    # the next day: the 11-29 spike again (extended: its issue range, one more county) and one on 11-30 (a new
+    # scope of the same proposal); the negative values again
+    second = report_of(ISSUE + dt.timedelta(days=1), spike(dt.date(2020, 11, 29), ["06037", "36061"]),
+                       spike(dt.date(2020, 11, 30), ["42101"]), negative(dt.date(2020, 11, 28)))
     assert sorted(propose_from_validation(engine, second, tmp_path / "20201201_validation.json", {})) == sorted(ids)
-    again = db.fault(spike_row.fault_id)
-    scope = again["scopes"][0]
-    assert (scope["geo_values"], scope["start"], scope["end"], scope["issue_end"]) == (
-        ["06037", "36061"], 20201129, 20201130, 20201201)
+    again = db.fault(int(spike_row.fault_id))
+    assert [(s["start"], s["geo_values"], s["issue_start"], s["issue_end"]) for s in again["scopes"]] == [
+        (20201129, ["06037", "36061"], 20201130, 20201201), (20201130, ["42101"], 20201201, 20201201)]
     assert [h["action"] for h in again["history"]] == ["created", "extended"] and len(again["links"]) == 2
     # running the same day again changes nothing; a finding after a day without it is a new proposal
     propose_from_validation(engine, second, tmp_path / "20201201_validation.json", {})
-    assert len(db.fault(spike_row.fault_id)["history"]) == 2
+    assert len(db.fault(int(spike_row.fault_id))["history"]) == 2
     third = report_of(ISSUE + dt.timedelta(days=3), spike(dt.date(2020, 12, 2), ["06037"]))
     (new,) = propose_from_validation(engine, third, None, {})
     assert new not in ids
