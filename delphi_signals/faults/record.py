@@ -36,7 +36,7 @@ import sqlalchemy as sa
 
 from ..cube import check_geo_type, normalize_geo_values
 from ..errors import InputError, UnknownNameError
-from ..epidata.schema import FAULT_TABLES, fault, fault_history, fault_scope, signal_dim
+from ..epidata.schema import fault, fault_history, fault_scope, signal_dim
 
 CATEGORIES = ("outage", "backlog", "definition_change", "pipeline_bug", "bad_values", "other")
 STATUSES = ("proposed", "open", "resolved", "dismissed")
@@ -78,9 +78,11 @@ class Scope:
 
 
 def ensure_tables(engine: sa.engine.Engine) -> None:
-    """Create the fault tables when missing (a database made before the fault record existed)."""
-    for table in FAULT_TABLES:
-        table.create(engine, checkfirst=True)
+    """Create the epidata schema's missing tables (the fault tables in a database made before the fault record
+    existed, or every table in an empty one): :func:`~delphi_signals.epidata.schema.create_schema`."""
+    from ..epidata.schema import create_schema
+
+    create_schema(engine)
 
 
 def day_int(value, what: str) -> int:
