@@ -147,9 +147,12 @@ def fault_ids(cube, scopes: pd.DataFrame) -> np.ndarray:
     geo_index = pd.Index(cube["geo"].values.astype(str))
     code = np.zeros(shape, dtype=np.int32)
     combos, combo_of = [""], {}
-    for fid, group in scopes.sort_values("fault_id", kind="stable").groupby("fault_id", sort=True):
+    by_fault: dict[int, list] = {}
+    for scope in scopes.itertuples(index=False):
+        by_fault.setdefault(int(scope.fault_id), []).append(scope)
+    for fid in sorted(by_fault):
         mask = None
-        for scope in group.itertuples(index=False):
+        for scope in by_fault[fid]:
             listed = json_list(scope.geo_values)
             if listed is None:
                 rows = slice(None)
