@@ -69,8 +69,8 @@ def covering_scopes(engine: sa.engine.Engine, source: str, signal: str | None, g
             rows = rows[rows["fault_id"].map(status).isin(CONFIRMED).to_numpy()]
     if signal is None:
         return rows.reset_index(drop=True)
-    keep = [json_list(s) is None or signal in json_list(s) for s in rows["signals"]]
-    return rows[keep].drop(columns="signals").reset_index(drop=True)
+    keep = np.array([json_list(s) is None or signal in json_list(s) for s in rows["signals"]], dtype=bool)
+    return rows.loc[keep].drop(columns="signals").reset_index(drop=True)
 
 
 class RowFaults:

@@ -375,9 +375,9 @@ def list_faults(engine: sa.engine.Engine, source=None, signal=None, status=None,
     for name in ("signals", "geo_values"):
         frame[name] = [json_list(v) for v in frame[name]]
     if signal is not None:
-        frame = frame[[s is None or str(signal) in s for s in frame["signals"]]]
+        frame = frame.loc[np.array([s is None or str(signal) in s for s in frame["signals"]], dtype=bool)]
     if geo_value is not None:
-        frame = frame[[g is None or str(geo_value).lower() in g for g in frame["geo_values"]]]
+        frame = frame.loc[np.array([g is None or str(geo_value).lower() in g for g in frame["geo_values"]], dtype=bool)]
     frame = frame.reset_index(drop=True)
     for name in ("signals", "geo_values"):
         frame[name] = [("" if v is None else ",".join(v)) for v in frame[name]]

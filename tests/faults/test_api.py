@@ -116,3 +116,33 @@ def test_covidcast_fault_ids_only_when_asked(served):
         20201101: "", 20201102: "", 20201103: str(fid), 20201104: str(fid), 20201105: str(fid), 20201106: ""}
     csv = call(base, query + "&fields=time_value,fault_ids&format=csv")[1].splitlines()
     assert csv[0] == "time_value,fault_ids" and f"20201103,{fid}" in csv
+
+
+def test_page_forms_check_the_key_and_escape_everything(served):
+    base, url = served
+    form = {"title": "<script>alert('x')</script>", "category": "backlog", "source": SOURCE, "geo_type": "county",
+            "geo_values": "06037", "start": "2020-11-03", "end": "2020-11-04"}
+    status, page = call(base, "/faults/new", form, form=True)
+    assert status == 401 and "missing or unknown key" in page
+    assert "<script>alert" not in page and "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;" in page  # kept, escaped
+    assert call(base, "/faults/new", {**form, "api_key": READ_KEY}, form=True)[0] == 403
+    status, page = call(base, "/faults/new", {**form, "api_key": WRITE_KEY, "source": "x'); DROP TABLE fault; --<b>"},
+                        form=True)
+    assert status == 400 and "unknown source" in page and "<b>" not in page and "&lt;b&gt;" in page
+    status, page = call(base, "/faults/new", {**form, "api_key": WRITE_KEY, "geo_values": "06037,<img src=x>"},
+                        form=True)
+    assert status == 400 and "geo_values" in page and "<img" not in page
+    assert not Epidata(url).faults(geo_value="06037").title.str.contains("<script>").any()  # nothing written
+    status, page = call(base, "/faults?source=<script>alert(1)</script>&status=closed")
+    assert status == 400 and "<script>" not in page
+    status, page = call(base, "/faults/<script>")
+    assert status in (400, 404) and "<script>" not in page
+    assert call(base, "/faults/987654")[0] == 404
+    fid = Epidata(url).add_fault("<i>t</i>", "other", {"source": SOURCE})
+    status, page = call(base, f"/faults/{fid}")
+    assert status == 200 and "<i>t</i>" not in page and "&lt;i&gt;t&lt;/i&gt;" in page
+    assert call(base, f"/faults/{fid}/status", {"status": "resolved", "note": "x"}, form=True)[0] == 401
+    assert call(base, f"/faults/{fid}/status", {"status": "resolved", "api_key": READ_KEY}, form=True)[0] == 403
+    assert Epidata(url).fault(fid)["status"] == "open"
+    status, svg = call(base, f"/faults/{fid}/plot.svg")
+    assert status == 200 and svg.lstrip().startswith(("<?xml", "<svg"))
