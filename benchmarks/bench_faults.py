@@ -9,7 +9,8 @@ issue ranges that cover some rows and not others. Then times, interleaved over `
 * ours: ``db.fetch(source, signal, "county", faults=True)`` (the cube with its ``fault_ids``);
 * baseline: ``db.fetch(source, signal, "county")``.
 
-Target: ours at most 1.2x the baseline (median of the per-round ratios); exits 1 when missed. It checks that
+Target: ours at most 1.2x the baseline, best of the rounds on each side (the rounds alternate the order, so a
+change in the machine's load disturbs both sides alike); exits 1 when missed. It checks that
 the faults cover some cells and leave others, and that ``fault_ids`` names only the faults that may cover
 this signal.
 
@@ -20,7 +21,7 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
+import shutil
 import sys
 import tempfile
 import time
@@ -106,7 +107,7 @@ def add_faults(db: Epidata, counties: list[str], days: pd.DatetimeIndex, n: int,
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--counties", type=int, default=3300, help="counties of the signal (x --days days)")
     parser.add_argument("--days", type=int, default=303)
     parser.add_argument("--faults", type=int, default=1000)
@@ -118,7 +119,7 @@ def main(argv=None) -> int:
         url, drop = databases.mariadb_database("bench_faults")
     else:
         folder = tempfile.mkdtemp(prefix="bench_faults_")
-        url, drop = f"sqlite:///{folder}/epidata.sqlite", (lambda: None)
+        url, drop = f"sqlite:///{folder}/epidata.sqlite", (lambda: shutil.rmtree(folder, ignore_errors=True))
     try:
         db = Epidata(url)
         counties = [g for g in geo_values("county") if not g.endswith("000")][:args.counties]
@@ -129,27 +130,30 @@ def main(argv=None) -> int:
         print(f"built {n:,} rows and {args.faults:,} faults ({len(relevant)} may cover the signal) in "
               f"{time.perf_counter() - started:.1f} s")
         db.fetch(SOURCE, SIGNAL, "county", faults=True)  # warm-up: imports, the database's page cache
-        ratios, with_faults, without = [], [], []
-        for r in range(args.rounds):
-            t_base, plain = timed(db.fetch, SOURCE, SIGNAL, "county")
-            t_ours, cube = timed(db.fetch, SOURCE, SIGNAL, "county", faults=True)
-            ratios.append(t_ours / t_base)
-            with_faults.append(t_ours)
-            without.append(t_base)
-            print(f"round {r + 1}: {plain['value'].size:,} cells; with faults {t_ours:.2f} s, without {t_base:.2f} s, "
-                  f"ratio {t_ours / t_base:.2f}")
+        with_faults, without = [], []
+        for r in range(args.rounds):  # ABBA: the order alternates, so a drift in the machine's load cancels
+            order = (False, True) if r % 2 == 0 else (True, False)
+            for faults in order:
+                seconds, out = timed(db.fetch, SOURCE, SIGNAL, "county", faults=faults)
+                (with_faults if faults else without).append(seconds)
+                if faults:
+                    cube = out
+                else:
+                    plain = out
+            print(f"round {r + 1}: {plain['value'].size:,} cells; with faults {with_faults[-1]:.2f} s, without "
+                  f"{without[-1]:.2f} s, ratio {with_faults[-1] / without[-1]:.2f}")
         ids = cube["fault_ids"].values.ravel()
         covered = ids != ""
         named = {int(i) for cell in pd.unique(ids[covered]) for i in cell.split(",")}
         assert 0 < covered.sum() < covered.size, "the faults should cover some cells and leave others"
         assert named <= relevant, "fault_ids names a fault that cannot cover this signal"
         assert np.array_equal(cube["value"].values, plain["value"].values, equal_nan=True)
-        ratio = statistics.median(ratios)
+        ratio = min(with_faults) / min(without)  # best of the rounds on each side: the least disturbed runs
         met = target_met(ratio, TARGET, better="lower")
         print(f"{covered.mean():.1%} of cells covered by {len(named)} faults; fetch with faults / without = "
               f"{ratio:.2f} (target <= {TARGET}): {'met' if met else 'MISSED'}")
         record("faults", f"fetch(faults=True), {plain['value'].size:,}-cell county query, {args.faults:,} faults",
-               ours=statistics.median(with_faults), baseline=statistics.median(without), unit="s", ratio=ratio,
+               ours=min(with_faults), baseline=min(without), unit="s", ratio=ratio,
                target=TARGET, better="lower", baseline_name="the same fetch without faults (ratio: with / without)",
                note=f"{covered.mean():.1%} of cells covered; {'MariaDB' if args.server else 'SQLite'}")
         return 0 if met else 1

@@ -150,8 +150,20 @@ def fault_ids(cube, scopes: pd.DataFrame) -> np.ndarray:
     by_fault: dict[int, list] = {}
     for scope in scopes.itertuples(index=False):
         by_fault.setdefault(int(scope.fault_id), []).append(scope)
+    def relabel(old_codes: np.ndarray, fid: int) -> np.ndarray:
+        """The codes of the fault combinations ``old_codes`` plus fault ``fid``."""
+        before, inverse = np.unique(old_codes, return_inverse=True)
+        after = np.empty(len(before), dtype=np.int32)
+        for i, old in enumerate(before.tolist()):
+            key = (old, fid)
+            if key not in combo_of:
+                combo_of[key] = len(combos)
+                combos.append(f"{combos[old]},{fid}" if old else str(fid))
+            after[i] = combo_of[key]
+        return after[inverse]
+
     for fid in sorted(by_fault):
-        mask = None
+        parts = []  # (rows, first time, end time, covered cells of that block) per scope
         for scope in by_fault[fid]:
             listed = json_list(scope.geo_values)
             if listed is None:
@@ -168,21 +180,16 @@ def fault_ids(cube, scopes: pd.DataFrame) -> np.ndarray:
             part = issue[rows, t0:t1]
             ok = (part >= max(_bound(scope.issue_start, 0), 0)) & (part <= _bound(scope.issue_end, _OPEN_END))
             ok &= part >= 0
-            if not ok.any():
-                continue
-            if mask is None:
-                mask = np.zeros(shape, dtype=bool)
-            mask[rows, t0:t1] |= ok
-        if mask is None:
-            continue
-        cells = np.flatnonzero(mask)
-        before, inverse = np.unique(code.ravel()[cells], return_inverse=True)
-        after = np.empty(len(before), dtype=np.int32)
-        for i, old in enumerate(before.tolist()):
-            key = (old, int(fid))
-            if key not in combo_of:
-                combo_of[key] = len(combos)
-                combos.append(f"{combos[old]},{int(fid)}" if old else str(int(fid)))
-            after[i] = combo_of[key]
-        code.ravel()[cells] = after[inverse]
+            if ok.any():
+                parts.append((rows, t0, t1, ok))
+        if len(parts) == 1:  # the usual case: relabel inside the scope's block only
+            rows, t0, t1, ok = parts[0]
+            block = code[rows, t0:t1]
+            block[ok] = relabel(block[ok], fid)
+            code[rows, t0:t1] = block
+        elif parts:  # several scopes may overlap: a cell is counted once per fault
+            mask = np.zeros(shape, dtype=bool)
+            for rows, t0, t1, ok in parts:
+                mask[rows, t0:t1] |= ok
+            code[mask] = relabel(code[mask], fid)
     return np.array(combos, dtype=object)[code]
