@@ -14,8 +14,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import luigi
+import sqlalchemy
 
-from delphi_signals.errors import InputError, ValidationError
+from delphi_signals.errors import DelphiSignalsError, InputError, ValidationError
+from delphi_signals.log import get_logger
 from delphi_signals.validate import DatabaseReference, validate_export
 
 from .config import DelphiSignals
@@ -59,6 +61,10 @@ def propose_faults(report, report_path: Path, validation: dict) -> list[int]:
     engine = engine_for(url)
     try:
         return propose_from_validation(engine, report, report_path, validation)
+    except (DelphiSignalsError, sqlalchemy.exc.SQLAlchemyError) as exc:  # a proposal never blocks a delivery
+        get_logger(__name__).error("faults not proposed", source=report.source, issue=str(report.issue_date),
+                                   error=str(exc)[:500])
+        return []
     finally:
         engine.dispose()
 

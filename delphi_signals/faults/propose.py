@@ -28,7 +28,7 @@ import sqlalchemy as sa
 
 from ..epidata.schema import fault, fault_history, fault_scope
 from ..log import get_logger
-from .record import add_fault, day_int, ensure_tables, json_list
+from .record import add_fault, day_int, ensure_tables, iso, json_list
 
 LOG = get_logger(__name__)
 DEFAULT_PROPOSE_FROM = ("check_positive_negative_spikes", "check_test_vs_reference_avg_changed")
@@ -170,6 +170,7 @@ def record_proposals(engine, proposals: list[Proposal], issue) -> list[int]:
 
 def _extend(conn, fault_id: int, p: Proposal, issue: int, links: list[str]) -> None:
     stored = conn.execute(sa.select(fault_scope).where(fault_scope.c.fault_id == fault_id)).mappings().all()
+    changes = []  # what the history row says changed (the scope rows themselves are widened in place)
     for new in p.scopes:
         new_row = {"start_date": day_int(new["start"], "start") if new.get("start") else None,
                    "end_date": day_int(new["end"], "end") if new.get("end") else None, "issue_end": issue,
@@ -184,14 +185,22 @@ def _extend(conn, fault_id: int, p: Proposal, issue: int, links: list[str]) -> N
                 else None, geo_type=new.get("geo_type"), geo_values=json.dumps(new["geo_values"])
                 if new.get("geo_values") else None, start_date=new_row["start_date"], end_date=new_row["end_date"],
                 issue_start=issue, issue_end=issue))
+            changes.append(f"new scope {new.get('geo_type') or '*'} {iso(new_row['start_date']) or '*'}.."
+                           f"{iso(new_row['end_date']) or '*'}")
         else:
+            widened = _widen(dict(match), new_row)
             conn.execute(fault_scope.update().where(fault_scope.c.fault_scope_id == match["fault_scope_id"])
-                         .values(**_widen(dict(match), new_row)))
+                         .values(**widened))
+            was = {k: (json_list(match[k]) if k == "geo_values" else match[k]) for k in widened}
+            now = {k: (json_list(v) if k == "geo_values" else v) for k, v in widened.items()}
+            changes.append(f"scope {match['geo_type'] or '*'} {iso(match['start_date']) or '*'}: " + ", ".join(
+                f"{k} {was[k]} -> {now[k]}" for k in widened if was[k] != now[k]))
     if p.link and p.link not in links:
         conn.execute(fault.update().where(fault.c.fault_id == fault_id).values(links=json.dumps(links + [p.link])))
     status = conn.execute(sa.select(fault.c.status).where(fault.c.fault_id == fault_id)).scalar()
     conn.execute(fault_history.insert().values(fault_id=fault_id, changed_date=issue, changed_timestamp=int(time.time()),
-                                               action="extended", status=status, note=p.description[:2000],
+                                               action="extended", status=status,
+                                               note=("; ".join(changes) + ". " + p.description)[:4000],
                                                changed_by="pipeline"))
 
 

@@ -77,12 +77,22 @@ class Scope:
                 "issue_end": self.issue_end}
 
 
-def ensure_tables(engine: sa.engine.Engine) -> None:
+def ensure_tables(engine: sa.engine.Engine, attempts: int = 3) -> None:
     """Create the epidata schema's missing tables (the fault tables in a database made before the fault record
-    existed, or every table in an empty one): :func:`~delphi_signals.epidata.schema.create_schema`."""
+    existed, or every table in an empty one): :func:`~delphi_signals.epidata.schema.create_schema`.
+
+    Two processes creating the same table at once (parallel Luigi workers on a new database) make one of them
+    fail with "already exists"; it tries again, and then finds the table.
+    """
     from ..epidata.schema import create_schema
 
-    create_schema(engine)
+    for attempt in range(attempts):
+        try:
+            create_schema(engine)
+            return
+        except (sa.exc.OperationalError, sa.exc.ProgrammingError, sa.exc.IntegrityError) as exc:
+            if "already exists" not in str(exc) and "Duplicate" not in str(exc) or attempt == attempts - 1:
+                raise
 
 
 def day_int(value, what: str) -> int:

@@ -120,6 +120,7 @@ def test_covidcast_fault_ids_only_when_asked(served):
 
 def test_page_forms_check_the_key_and_escape_everything(served):
     base, url = served
+    before = len(Epidata(url).faults())
     form = {"title": "<script>alert('x')</script>", "category": "backlog", "source": SOURCE, "geo_type": "county",
             "geo_values": "06037", "start": "2020-11-03", "end": "2020-11-04"}
     status, page = call(base, "/faults/new", form, form=True)
@@ -132,7 +133,7 @@ def test_page_forms_check_the_key_and_escape_everything(served):
     status, page = call(base, "/faults/new", {**form, "api_key": WRITE_KEY, "geo_values": "06037,<img src=x>"},
                         form=True)
     assert status == 400 and "geo_values" in page and "<img" not in page
-    assert not Epidata(url).faults(geo_value="06037").title.str.contains("<script>").any()  # nothing written
+    assert len(Epidata(url).faults()) == before  # nothing written by a refused form
     status, page = call(base, "/faults?source=<script>alert(1)</script>&status=closed")
     assert status == 400 and "<script>" not in page
     status, page = call(base, "/faults/<script>")

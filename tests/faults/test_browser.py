@@ -11,7 +11,8 @@ from selenium import webdriver
 from selenium.common.exceptions import NoAlertPresentException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support.ui import Select
+from selenium.webdriver.support import expected_conditions
+from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from delphi_signals.epidata import store
 from delphi_signals.epidata.schema import create_schema, engine_for
@@ -60,6 +61,13 @@ def site(tmp_path_factory):
         proc.wait(timeout=30)
 
 
+def _click_and_load(driver, element) -> None:
+    """Click ``element`` and wait until the browser has left the page (a form's answer or a link's target)."""
+    page = driver.find_element(By.TAG_NAME, "html")
+    element.click()
+    WebDriverWait(driver, 60).until(expected_conditions.staleness_of(page))
+
+
 def _no_alert(driver) -> bool:
     try:
         driver.switch_to.alert
@@ -77,7 +85,7 @@ def _fill_add_form(driver, key: str) -> None:
         box.clear()
         box.send_keys(value)
     Select(driver.find_element(By.ID, "add-category")).select_by_value("backlog")
-    driver.find_element(By.ID, "add-submit").click()
+    _click_and_load(driver, driver.find_element(By.ID, "add-submit"))
 
 
 def test_add_find_open_plot_resolve(browser, site):
@@ -86,7 +94,8 @@ def test_add_find_open_plot_resolve(browser, site):
     assert "no write role" in browser.find_element(By.ID, "error").text
     assert browser.find_element(By.ID, "add-title").get_attribute("value") == TITLE  # kept for another try
     _fill_add_form(browser, WRITE_KEY)
-    assert browser.current_url.rsplit("/", 1)[-1].isdigit()  # redirected to the new fault's page
+    errors = [e.text for e in browser.find_elements(By.ID, "error")]
+    assert browser.current_url.rsplit("/", 1)[-1].isdigit(), errors  # redirected to the new fault's page
     fid = browser.current_url.rsplit("/", 1)[-1]
     assert browser.find_element(By.ID, "fault-title").text == f"Fault {fid}: {TITLE}"  # shown as text, not run
     assert _no_alert(browser)
@@ -94,15 +103,15 @@ def test_add_find_open_plot_resolve(browser, site):
     browser.get(f"{site}/faults")
     Select(browser.find_element(By.ID, "filter-source")).select_by_value(SOURCE)
     Select(browser.find_element(By.ID, "filter-status")).select_by_value("open")
-    browser.find_element(By.ID, "filter-submit").click()
+    _click_and_load(browser, browser.find_element(By.ID, "filter-submit"))
     assert "status=open" in browser.current_url
     rows = browser.find_elements(By.CSS_SELECTOR, "#faults tr.fault-row")
     assert [r.find_element(By.CSS_SELECTOR, "td.title").text for r in rows] == [TITLE]
     Select(browser.find_element(By.ID, "filter-status")).select_by_value("resolved")
-    browser.find_element(By.ID, "filter-submit").click()
+    _click_and_load(browser, browser.find_element(By.ID, "filter-submit"))
     assert browser.find_elements(By.CSS_SELECTOR, "#faults tr.fault-row") == []
     browser.get(f"{site}/faults?status=open")
-    browser.find_element(By.LINK_TEXT, fid).click()
+    _click_and_load(browser, browser.find_element(By.LINK_TEXT, fid))
 
     plot = browser.find_element(By.ID, "plot")
     browser.execute_async_script(  # wait for the image (an SVG drawn on request) to finish loading
@@ -116,13 +125,13 @@ def test_add_find_open_plot_resolve(browser, site):
     Select(browser.find_element(By.ID, "status-select")).select_by_value("resolved")
     browser.find_element(By.ID, "status-note").send_keys("JHU spread the backlog <b>back</b>")
     browser.find_element(By.ID, "status-key").send_keys("not-a-key")
-    browser.find_element(By.ID, "status-submit").click()
+    _click_and_load(browser, browser.find_element(By.ID, "status-submit"))
     assert "missing or unknown key" in browser.find_element(By.ID, "error").text
     assert browser.find_element(By.ID, "fault-status").text == "open"
     Select(browser.find_element(By.ID, "status-select")).select_by_value("resolved")
     browser.find_element(By.ID, "status-note").send_keys("JHU spread the backlog <b>back</b>")
     browser.find_element(By.ID, "status-key").send_keys(WRITE_KEY)
-    browser.find_element(By.ID, "status-submit").click()
+    _click_and_load(browser, browser.find_element(By.ID, "status-submit"))
     assert browser.find_element(By.ID, "fault-status").text == "resolved"
     assert "JHU spread the backlog <b>back</b>" in browser.find_element(By.ID, "history").text
     assert browser.find_elements(By.CSS_SELECTOR, "#history b") == []  # the note's tag is text, not markup

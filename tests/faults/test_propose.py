@@ -61,6 +61,9 @@ def test_validation_proposes_and_extends_the_next_day(engine, tmp_path):
     assert [(s["start"], s["geo_values"], s["issue_start"], s["issue_end"]) for s in again["scopes"]] == [
         (20201129, ["06037", "36061"], 20201130, 20201201), (20201130, ["42101"], 20201201, 20201201)]
     assert [h["action"] for h in again["history"]] == ["created", "extended"] and len(again["links"]) == 2
+    assert again["history"][1]["note"].startswith(  # what the extension changed, kept in the history
+        "scope county 2020-11-29: issue_end 20201130 -> 20201201, geo_values ['06037'] -> ['06037', '36061']; "
+        "new scope county 2020-11-30..2020-11-30. Proposed by the validator on issue 2020-12-01")
     # running the same day again changes nothing; a finding after a day without it is a new proposal
     propose_from_validation(engine, second, tmp_path / "20201201_validation.json", {})
     assert len(db.fault(int(spike_row.fault_id))["history"]) == 2
