@@ -128,6 +128,9 @@ def _pipeline_summary(dates) -> str:
     staleness = layout.nightly(dates[-1]) / "staleness.json"
     complaints = len(json.loads(staleness.read_text())["complaints"]) if staleness.exists() else None
     lines.append(f"nightly {dates[-1]}: {complaints} staleness complaint(s); reports in {layout.nightly(dates[-1])}")
+    from .fault_cli import proposed_line
+
+    lines.append(proposed_line(url))
     lines.append(f"database: {engine.url.render_as_string(hide_password=True)}; data root: {layout.path}")
     return "\n".join(lines)
 

@@ -125,6 +125,20 @@ def _status(new_status: str):
     return change
 
 
+def proposed_line(db_url: str) -> str:
+    """The run summary's line on the fault record: how many faults wait for an operator."""
+    from delphi_signals.epidata.schema import engine_for
+    from delphi_signals.faults.propose import proposed_faults
+
+    engine = engine_for(db_url)
+    try:
+        count = len(proposed_faults(engine))
+    finally:
+        engine.dispose()
+    return (f"faults: {count} proposed, waiting for an operator (delphi-signals fault list --status proposed; "
+            "fault confirm ID or fault dismiss ID --note ...)")
+
+
 def propose_validation_faults(db_url: str, report, report_path, validation: dict) -> list[int]:
     """``delphi-signals validate --db URL``: record the report's proposed faults; print their ids."""
     from delphi_signals.epidata.schema import engine_for

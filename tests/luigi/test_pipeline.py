@@ -47,6 +47,8 @@ def test_two_issues_under_luigid_on_mariadb_then_a_rerun_does_nothing(pipeline_c
     args = ["run", "--source", "hhs", "--date", "2020-11-30", "--days", "2", "--workers", "2",
             "--scheduler-url", luigid]
     assert main(args) == 0
+    waiting = Epidata(url).faults(status="proposed")["fault_id"].nunique()  # the summary names the proposed faults
+    assert f"faults: {waiting} proposed, waiting for an operator" in capsys.readouterr().out
     # the scheduler's record: every stage ran, for both dates
     query = urllib.request.quote(json.dumps({"status": "DONE"}))
     with urllib.request.urlopen(f"{luigid}/api/task_list?data={query}", timeout=10) as response:
