@@ -452,7 +452,7 @@ def parser() -> argparse.ArgumentParser:
     _add_serve(commands)
     from .fault_cli import add_fault_commands
 
-    add_fault_commands(commands, sources())
+    add_fault_commands(commands)
     return top
 
 

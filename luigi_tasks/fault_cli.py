@@ -154,7 +154,7 @@ def propose_validation_faults(db_url: str, report, report_path, validation: dict
     return ids
 
 
-def add_fault_commands(commands, source_names) -> None:
+def add_fault_commands(commands) -> None:
     """Add ``fault`` and its subcommands to the ``delphi-signals`` parser."""
     from delphi_signals.faults import CATEGORIES
 
