@@ -282,7 +282,8 @@ def to_frame(cube: xr.Dataset) -> pd.DataFrame:
 
     Columns: ``geo_value``, ``time_value`` (datetime; the week start for weekly cubes), ``issue``
     (datetime) when the cube has an ``issue`` dim or variable, ``lag`` (int) when it has a ``lag``
-    variable, ``value``, ``stderr``, ``sample_size`` and the three ``missing_*`` codes.
+    variable, ``value``, ``stderr``, ``sample_size`` and the three ``missing_*`` codes, then ``fault_ids``
+    when the cube has it (``Epidata.fetch(..., faults=True)``).
 
     Examples
     --------
@@ -305,6 +306,8 @@ def to_frame(cube: xr.Dataset) -> pd.DataFrame:
         out["lag"] = lag.astype(np.int64) if not np.isnan(lag).any() else pd.array(lag, dtype="Int64")
     for name in VARIABLES:
         out[name] = cube[name].transpose(*dims).values.ravel()[keep]
+    if "fault_ids" in cube.data_vars:
+        out["fault_ids"] = cube["fault_ids"].transpose(*dims).values.ravel()[keep]
     return out.reset_index(drop=True)
 
 

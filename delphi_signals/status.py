@@ -167,10 +167,13 @@ def pipeline_status(root, engine, sources, not_configured=None) -> dict:
         report, problem = _staleness(nightly / days[0] / "staleness.json")
         staleness = {"date": _iso(days[0]), "complaints": report}
         problems += [problem] if problem else []
+    from .faults.propose import proposed_faults
+
     return {"checked_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
             "sources": [{**source_status(root, s, imported.get(s), handled.get(s)),
                          "not_configured": not_configured.get(s)} for s in sources],
-            "nightly": staleness, "problems": problems}
+            "nightly": staleness, "problems": problems,
+            "proposed_faults": proposed_faults(engine) if engine is not None else []}
 
 
 def _staleness(path: Path) -> tuple[int | None, str | None]:
@@ -215,4 +218,8 @@ def status_text(status: dict) -> str:
         lines.append(f"nightly {nightly['date']}: {nightly['complaints']} staleness complaint(s)")
     else:
         lines.append(f"nightly {nightly['date']}: report unreadable" if nightly else "no nightly report yet")
+    lines += [f"proposed fault {f['fault_id']} ({f['category']}, {f['reported_date']}): {f['title']}"
+              for f in status.get("proposed_faults", [])]
+    if status.get("proposed_faults"):
+        lines.append("confirm with 'delphi-signals fault confirm ID' or 'delphi-signals fault dismiss ID --note ...'")
     return "\n".join(lines)

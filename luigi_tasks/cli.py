@@ -172,6 +172,9 @@ def _pipeline_summary(dates) -> str:
     staleness = layout.nightly(dates[-1]) / "staleness.json"
     complaints = len(json.loads(staleness.read_text())["complaints"]) if staleness.exists() else None
     lines.append(f"nightly {dates[-1]}: {complaints} staleness complaint(s); reports in {layout.nightly(dates[-1])}")
+    from .fault_cli import proposed_line
+
+    lines.append(proposed_line(url))
     lines.append(f"database: {engine.url.render_as_string(hide_password=True)}; data root: {layout.path}")
     lines += _not_configured_lines()
     return "\n".join(lines)
@@ -255,6 +258,10 @@ def _add_validate(commands, source_names) -> None:
         if args.report:
             report.write(args.report)
         print(report.summary_text())
+        if args.db:  # only with --db: the standalone validator proposes faults
+            from .fault_cli import propose_validation_faults
+
+            propose_validation_faults(args.db, report, args.report or export_dir, params)
         return 1 if report.blocking else 0
 
     cmd = commands.add_parser("validate", help="check an export folder (static and dynamic checks)")
@@ -266,6 +273,7 @@ def _add_validate(commands, source_names) -> None:
     cmd.add_argument("--params", default=None, help="JSON: a params.json or its validation section, over the "
                      "indicator's defaults")
     cmd.add_argument("--report", default=None, help="also write the JSON report here")
+    cmd.add_argument("--db", default=None, help="propose faults from the findings in this database")
     cmd.set_defaults(handler=validate)
 
 
@@ -567,6 +575,9 @@ def parser() -> argparse.ArgumentParser:
     _add_meta(commands)
     _add_status(commands)
     _add_serve(commands)
+    from .fault_cli import add_fault_commands
+
+    add_fault_commands(commands)
     return top
 
 

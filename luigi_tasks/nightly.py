@@ -101,7 +101,8 @@ class Staleness(luigi.Task):
         settings = NightlyConfig()
         limits = {source: get_indicator(source).defaults["staleness"] for source in sources()}
         report = _on_database(run_checks, settings.staleness_config, self.date,
-                              webhook_url=settings.slack_webhook_url, source_defaults=limits)
+                              webhook_url=settings.slack_webhook_url, source_defaults=limits,
+                              report_path=self.output().path)
         text = Path(self.output().path).with_suffix(".txt")
         text.parent.mkdir(parents=True, exist_ok=True)
         text.write_text(report["text"])

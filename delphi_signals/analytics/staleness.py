@@ -343,13 +343,15 @@ def post_to_slack(webhook_url: str, complaints, *, timeout: float = 30.0) -> int
 
 
 def run_checks(engine: sa.engine.Engine, config_path, run_date, *, webhook_url: str | None = None,
-               source_defaults: dict | None = None) -> dict:
+               source_defaults: dict | None = None, faults: bool = True, report_path=None) -> dict:
     """Load the config, check every source, post the complaints to Slack when a webhook URL is given.
 
     ``source_defaults`` (source → settings, the indicators' ``staleness`` declarations) come first and the
     file at ``config_path`` (optional then) overrides them (:func:`merged_config`). The webhook is
     ``webhook_url``, else the config's ``slack_webhook_url``; the report's ``slack_messages_sent`` says how
-    many messages went out (0 without a webhook or without complaints).
+    many messages went out (0 without a webhook or without complaints). With ``faults`` (default), open outage
+    faults silence the complaints they cover (listed under ``silenced``) and every other complaint proposes an
+    outage fault linked to ``report_path`` (:func:`delphi_signals.faults.propose.silence_and_propose`).
     """
     if source_defaults is None:
         config = load_config(config_path)
@@ -357,6 +359,10 @@ def run_checks(engine: sa.engine.Engine, config_path, run_date, *, webhook_url: 
         overrides = read_config(config_path) if config_path else None
         config = merged_config(source_defaults, overrides, Path(config_path) if config_path else None)
     report = check_all(engine, config, run_date)
+    if faults:
+        from ..faults.propose import silence_and_propose
+
+        silence_and_propose(engine, report, pd.Timestamp(run_date).date().isoformat(), report_path)
     webhook_url = webhook_url or config.get("slack_webhook_url")
     report["slack_messages_sent"] = post_to_slack(webhook_url, report["complaints"]) \
         if webhook_url and report["complaints"] else 0

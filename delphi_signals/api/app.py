@@ -35,6 +35,7 @@ from ..epidata import Epidata
 from ..epidata.schema import covidcast_meta_cache, create_schema, engine_for, signal_dim
 from ..errors import InputError
 from ..log import get_logger
+from .faults import add_fault_routes, is_fault_path, parse_api_keys, row_faults
 from .params import (_GEO_VALUE, _NAME, GEO_TYPES, MAX_LAG, ApiError, CovidcastQuery, _time_int, bounded_int,
                      parse_covidcast, parse_meta, parse_time_list)
 from .sql import COLUMNS, covidcast_statement
@@ -53,12 +54,13 @@ class Settings:
     """Server limits and access control.
 
     ``api_keys`` maps a key to its requests per minute; when it is empty every request is anonymous and
-    unlimited.
+    unlimited. ``key_roles`` maps a key to its roles (``write``: may change the fault record).
     """
 
     max_results: int = MAX_RESULTS
     compat_max_results: int = COMPAT_MAX_RESULTS
     api_keys: dict[str, int] = field(default_factory=dict)
+    key_roles: dict[str, frozenset] = field(default_factory=dict)
     signal_cache_seconds: float = 30.0
 
 
@@ -135,10 +137,15 @@ def _respond_error(message: str, fmt: str, status: int = 400) -> Response:
     return JSONResponse(_error_body(message), status_code=status)
 
 
-def _row_dicts(rows, fields: tuple[str, ...]):
+def _row_dicts(rows, fields: tuple[str, ...], annotate=None):
     index = {name: i for i, name in enumerate(COLUMNS)}
     picks = [(name, index.get(name)) for name in fields]
-    return [{name: (None if i is None else row[i]) for name, i in picks} for row in rows]
+    dicts = [{name: (None if i is None else row[i]) for name, i in picks} for row in rows]
+    if annotate is not None:  # fault_ids, asked for in fields
+        at = [index[name] for name in ("signal", "geo_value", "time_value", "issue")]
+        for d, row in zip(dicts, rows):
+            d["fault_ids"] = annotate(*(row[i] for i in at))
+    return dicts
 
 
 def _csv_cell(value) -> str:
@@ -173,7 +180,7 @@ def create_app(db_url: str, settings: Settings | None = None) -> FastAPI:
                                     status_code=414)
         elif int(request.headers.get("content-length") or 0) > MAX_BODY_BYTES:
             response = JSONResponse(_error_body(f"request body over {MAX_BODY_BYTES} bytes"), status_code=413)
-        elif settings.api_keys and not _authorized(request, settings, server):
+        elif settings.api_keys and not is_fault_path(request.url.path) and not _authorized(request, settings, server):
             key = _api_key(request)
             status = 401 if key not in settings.api_keys else 429
             response = JSONResponse(_error_body("missing or unknown API key" if status == 401 else
@@ -215,13 +222,14 @@ def create_app(db_url: str, settings: Settings | None = None) -> FastAPI:
             return _respond_error(str(exc), fmt if fmt in ("json", "csv", "jsonl") else "classic")
         limit = settings.compat_max_results if compat else settings.max_results
         statement, bound = covidcast_statement(query, keys, limit + 1, compat=compat)
+        annotate = row_faults(server.engine, query) if "fault_ids" in query.fields else None
         try:  # the first batch before the status line: a query the database refuses is an error, not 200 and []
             rows = await run_in_threadpool(_OpenRows, server.engine, statement, bound)
         except sa.exc.SQLAlchemyError as exc:
             LOG.error("query failed", route=request.url.path, error=type(exc).__name__,
                       detail=str(getattr(exc, "orig", exc))[:200])
             return _respond_error("the database could not run this query", query.format, status=500)
-        stream = _stream(rows, query, limit, request, started)
+        stream = _stream(rows, query, limit, request, started, annotate)
         media = {"classic": "application/json", "json": "application/json", "csv": "text/csv",
                  "jsonl": "application/x-ndjson"}[query.format]
         headers = {"Content-Disposition": "attachment; filename=epidata.csv"} if query.format == "csv" else {}
@@ -377,6 +385,7 @@ def create_app(db_url: str, settings: Settings | None = None) -> FastAPI:
     ):
         return _meta(dict(request.query_params))
 
+    add_fault_routes(app, server, settings)
     return app
 
 
@@ -447,10 +456,11 @@ class _OpenRows:
         self.conn.close()
 
 
-def _stream(rows: _OpenRows, query: CovidcastQuery, limit: int, request: Request, started: float):
-    """Yield the response body: the rows in batches, in the query's format. A failure after the first byte
-    ends a classic answer with ``result -1``; in the other formats it breaks the connection off, so a client
-    sees an incomplete answer rather than a short one that looks complete."""
+def _stream(rows: _OpenRows, query: CovidcastQuery, limit: int, request: Request, started: float, annotate=None):
+    """Yield the response body: the rows in batches, in the query's format (``annotate``: the ``fault_ids`` of
+    a row, when ``fields`` asks for them). A failure after the first byte ends a classic answer with
+    ``result -1``; in the other formats it breaks the connection off, so a client sees an incomplete answer
+    rather than a short one that looks complete."""
     fmt, fields = query.format, query.fields
     count = 0
     status = "ok"
@@ -463,7 +473,7 @@ def _stream(rows: _OpenRows, query: CovidcastQuery, limit: int, request: Request
             yield (",".join(fields) + "\n").encode()
         for batch in rows:
             room = limit - count
-            picked = _row_dicts(batch[:room], fields)
+            picked = _row_dicts(batch[:room], fields, annotate)
             if picked:
                 if fmt in ("classic", "json"):
                     body = orjson.dumps(picked)[1:-1]
@@ -501,10 +511,11 @@ def _stream(rows: _OpenRows, query: CovidcastQuery, limit: int, request: Request
 def app_from_env() -> FastAPI:
     """The app over ``$DELPHI_SIGNALS_API_DB`` (for uvicorn ``--factory`` and gunicorn workers).
 
-    ``$DELPHI_SIGNALS_API_KEYS`` may hold a JSON object ``{"key": requests_per_minute}``.
+    ``$DELPHI_SIGNALS_API_KEYS`` may hold a JSON object ``{"key": requests_per_minute}`` or, for a key with
+    roles, ``{"key": {"rpm": 60, "roles": ["write"]}}`` (see :func:`delphi_signals.api.faults.parse_api_keys`).
     """
     url = os.environ.get(DB_ENV)
     if not url:
         raise ApiError(f"set ${DB_ENV} to the database URL")
-    keys = json.loads(os.environ.get("DELPHI_SIGNALS_API_KEYS") or "{}")
-    return create_app(url, Settings(api_keys={str(k): int(v) for k, v in keys.items()}))
+    rates, roles = parse_api_keys(os.environ.get("DELPHI_SIGNALS_API_KEYS") or "{}")
+    return create_app(url, Settings(api_keys=rates, key_roles=roles))

@@ -30,6 +30,9 @@ GEO_TYPES = ("county", "state", "msa", "hrr", "hhs", "nation", "zip", "dma", "hs
 ROW_FIELDS = ("geo_value", "signal", "source", "geo_type", "time_type", "time_value", "direction", "issue", "lag",
               "missing_value", "missing_stderr", "missing_sample_size", "value", "stderr", "sample_size")
 COMPAT_FIELDS = tuple(f for f in ROW_FIELDS if f not in ("source", "geo_type", "time_type"))
+ON_REQUEST_FIELDS = ("fault_ids",)
+"""Fields a ``covidcast`` answer holds only when ``fields`` names them (so the official clients see the rows they
+expect): ``fault_ids``, the comma-separated ids of the confirmed faults covering the row."""
 META_FIELDS = ("data_source", "signal", "time_type", "geo_type", "min_time", "max_time", "num_locations",
                "min_value", "max_value", "mean_value", "stdev_value", "last_update", "max_issue", "min_issue",
                "min_lag", "max_lag")
@@ -157,16 +160,17 @@ def _merge(ranges: list[tuple[int, int]], time_type: str) -> list[tuple[int, int
     return [(a, b) for a, b in merged]
 
 
-def _fields(text: str | None, allowed: tuple[str, ...]) -> tuple[str, ...]:
+def _fields(text: str | None, allowed: tuple[str, ...], on_request: tuple[str, ...] = ()) -> tuple[str, ...]:
     if not text:
         return allowed
     items = _items(text, "fields")
     include = [f for f in items if not f.startswith("-")]
     exclude = {f[1:] for f in items if f.startswith("-")}
-    unknown = [f for f in include + sorted(exclude) if f not in allowed]
+    known = allowed + on_request
+    unknown = [f for f in include + sorted(exclude) if f not in known]
     if unknown:
-        raise ApiError(f"fields: unknown field(s) {', '.join(unknown[:5])}; known: {', '.join(allowed)}")
-    base = [f for f in allowed if f in include] if include else list(allowed)
+        raise ApiError(f"fields: unknown field(s) {', '.join(unknown[:5])}; known: {', '.join(known)}")
+    base = [f for f in known if f in include] if include else list(allowed)
     return tuple(f for f in base if f not in exclude)
 
 
@@ -229,7 +233,7 @@ def parse_covidcast(params: dict, *, compat: bool = False) -> CovidcastQuery:
         lag = bounded_int(params, "lag", 0, 0, MAX_LAG)
     if as_of is not None and (issues is not None or all_issues or lag is not None):
         raise ApiError("as_of cannot be combined with issues or lag")
-    fields = _fields(params.get("fields"), COMPAT_FIELDS if compat else ROW_FIELDS)
+    fields = _fields(params.get("fields"), COMPAT_FIELDS if compat else ROW_FIELDS, ON_REQUEST_FIELDS)
     return CovidcastQuery(source, signals, time_type, geo_type, time_ranges, geo_values, as_of, issues, all_issues,
                           lag, fmt, fields)
 

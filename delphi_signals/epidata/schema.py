@@ -7,7 +7,8 @@ unique secondary indexes on ``epimetric_full``, which caps its load speed; here 
 ``(signal_key_id, time_type, time_value, geo_key_id)`` that of ``epimetric_latest``, and every query of
 :mod:`delphi_signals.epidata.query` is a range scan of one of them. Our bookkeeping tables:
 ``import_marker`` (one row per completed load, written in the load's transaction), ``file_outcome`` (what
-happened to each imported file) and ``id_sequence`` (the source of ``epimetric_id``).
+happened to each imported file) and ``id_sequence`` (the source of ``epimetric_id``); the fault record:
+``fault``, ``fault_scope`` and ``fault_history`` (:mod:`delphi_signals.faults`).
 
 Examples
 --------
@@ -177,6 +178,65 @@ meta_pending = sa.Table(
     sa.Column("signal_key_id", KEY, primary_key=True, autoincrement=False),
     **MYSQL_TABLE_ARGS,
 )
+
+
+# The fault record (delphi_signals.faults): what is known to be wrong in a signal, with the exact scopes it
+# touches. ``fault`` holds each fault's current state, ``fault_scope`` its scopes (a NULL field means "all" or
+# "open"), ``fault_history`` one row per change (creation, status change, extension), never updated.
+# Dates are YYYYMMDD ints; signal and geo lists are JSON text (NULL: every signal / geo of the level).
+fault = sa.Table(
+    "fault", metadata,
+    sa.Column("fault_id", KEY, primary_key=True, autoincrement=True),
+    sa.Column("title", sa.String(200), nullable=False),
+    sa.Column("description", sa.Text, nullable=False),
+    sa.Column("category", sa.String(32), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("reported_by", sa.String(128), nullable=True),
+    sa.Column("reported_date", sa.Integer, nullable=False),
+    sa.Column("reported_timestamp", sa.Integer, nullable=False),
+    sa.Column("resolved_date", sa.Integer, nullable=True),
+    sa.Column("resolution", sa.Text, nullable=True),
+    sa.Column("links", sa.Text, nullable=False),
+    sa.Column("proposal_key", sa.String(255), nullable=True),
+    sa.Index("fault_proposal_index", "proposal_key"),
+    sqlite_autoincrement=True,
+    **MYSQL_TABLE_ARGS,
+)
+
+fault_scope = sa.Table(
+    "fault_scope", metadata,
+    sa.Column("fault_scope_id", KEY, primary_key=True, autoincrement=True),
+    sa.Column("fault_id", KEY, nullable=False),
+    sa.Column("source", sa.String(SOURCE_LENGTH), nullable=False),
+    sa.Column("signals", sa.Text, nullable=True),
+    sa.Column("geo_type", sa.String(GEO_TYPE_LENGTH), nullable=True),
+    sa.Column("geo_values", sa.Text, nullable=True),
+    sa.Column("start_date", sa.Integer, nullable=True),
+    sa.Column("end_date", sa.Integer, nullable=True),
+    sa.Column("issue_start", sa.Integer, nullable=True),
+    sa.Column("issue_end", sa.Integer, nullable=True),
+    sa.Index("fault_scope_fault_index", "fault_id"),
+    sa.Index("fault_scope_source_index", "source"),
+    sqlite_autoincrement=True,
+    **MYSQL_TABLE_ARGS,
+)
+
+fault_history = sa.Table(
+    "fault_history", metadata,
+    sa.Column("fault_history_id", KEY, primary_key=True, autoincrement=True),
+    sa.Column("fault_id", KEY, nullable=False),
+    sa.Column("changed_date", sa.Integer, nullable=False),
+    sa.Column("changed_timestamp", sa.Integer, nullable=False),
+    sa.Column("action", sa.String(16), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("note", sa.Text, nullable=True),
+    sa.Column("changed_by", sa.String(128), nullable=True),
+    sa.Index("fault_history_fault_index", "fault_id"),
+    sqlite_autoincrement=True,
+    **MYSQL_TABLE_ARGS,
+)
+
+FAULT_TABLES = (fault, fault_scope, fault_history)
 
 
 def mark_meta_pending(conn, select_ids_sql: str) -> None:

@@ -31,6 +31,7 @@ class ValidationFailure:
     date: dt.date | None = None
     time_type: str | None = None
     suppressed: bool = False
+    geo_values: tuple = ()  # the regions a check found at fault, when it names them (spikes)
 
     def __str__(self) -> str:
         when = "*" if self.date is None else self.date.isoformat()
@@ -41,7 +42,7 @@ class ValidationFailure:
         return {"check_name": self.check_name, "severity": self.severity, "suppressed": self.suppressed,
                 "file": self.file, "geo_type": self.geo_type, "signal": self.signal,
                 "date": None if self.date is None else self.date.isoformat(), "time_type": self.time_type,
-                "message": self.message}
+                "message": self.message, **({"geo_values": list(self.geo_values)} if self.geo_values else {})}
 
 
 def _span(dates) -> str:
