@@ -12,7 +12,8 @@ EXTRAS = {
     "s3": ["s3fs"],
     "gcs": ["gcsfs"],
     "test": ["delphi-epidata==4.1.44", "pytest", "hypothesis", "nbval", "ipykernel", "numbagg", "bottleneck",
-             "paramiko", "pytest-sftpserver", "setuptools>=70", "wheel"],
+             "paramiko", "pytest-sftpserver", "setuptools>=70", "wheel",
+             "selenium>=4.20"],  # drives the distribution's chromium + chromedriver (.ci/run installs them)
 }
 # everything a developer and CI need; the cloud-storage clients stay opt-in
 EXTRAS["all"] = sorted({dep for name, deps in EXTRAS.items() if name not in ("s3", "gcs") for dep in deps})
@@ -47,7 +48,7 @@ setup(
     ],
     extras_require=EXTRAS,
     entry_points={
-        "console_scripts": ["delphi-signals=luigi_tasks.cli:main"],
+        "console_scripts": ["delphi-signals=delphi_signals.__main__:main"],
         # every indicator declares itself once; the name is the source name (delphi_signals.indicators.registry)
         "delphi_signals.indicators": [
             "jhu-csse = delphi_signals.indicators.jhu:INDICATOR",

@@ -15,7 +15,8 @@ Real size (issue 8): the JHU county cube users have, built from
 ``$DELPHI_SIGNALS_REALDATA/jhu_csse/time_series_covid19_confirmed_US.csv`` as the JHU indicator builds it
 (UIDs to counties incl. the megacounties, cumulative counts; stderr and sample_size absent: NaN, code
 ``NOT_APPLICABLE``): 3,276 counties × 314 days. One public ``aggregate`` call per level (operator warm) against
-delphi-utils 0.3.24 ``GeoMapper.replace_geocode`` on the same cube as a long frame, in its own virtualenv;
+delphi-utils 0.3.24 ``GeoMapper.replace_geocode`` on the same cube as a long frame with one value column (what
+a user with a count signal hands it; as ``../shared/acceptance/geo_real_size.py`` does), in its own virtualenv;
 state, msa, hrr and nation summed. The oracle runs ``--rounds`` times, each round between two timings of
 ours, so a change of load hits both sides. Ours is timed in blocks of back-to-back calls (see
 ``block_time``). Target ≥80× on the summed medians; exit status 1 if missed.
@@ -44,7 +45,7 @@ from delphi_signals.indicators.jhu.data_tools import county_cumulative, read_wid
 from delphi_signals.indicators.jhu.pull import state_codes
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from results import record  # noqa: E402
+from results import record, target_met  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 LEVELS = ("state", "msa", "hrr", "hhs", "nation")
@@ -100,8 +101,9 @@ import time, numpy as np, pandas as pd
 from delphi_utils.geomap import GeoMapper
 geo = np.load(ARGS["geo"], allow_pickle=True); vals = np.load(ARGS["vals"])
 n_geo, n_time = vals.shape[1], vals.shape[2]
+columns = {"val": vals[0].ravel(), "se": vals[1].ravel(), "sample_size": vals[2].ravel()}
 df = pd.DataFrame({"fips": np.repeat(geo, n_time), "timestamp": np.tile(np.arange(n_time), n_geo),
-                   "val": vals[0].ravel(), "se": vals[1].ravel(), "sample_size": vals[2].ravel()})
+                   **{name: columns[name] for name in ARGS["columns"]}})
 gm = GeoMapper()
 out, cpu = {}, {}
 for level in ARGS["levels"]:
@@ -118,7 +120,12 @@ print(json.dumps({**out, "cpu": cpu}))
 """
 
 
-def run_real_oracle(cube, repeat: int, levels=LEVELS) -> dict:
+def run_real_oracle(cube, repeat: int, levels=LEVELS, columns=("val", "se", "sample_size")) -> dict:
+    """delphi-utils ``replace_geocode`` timed per level on the cube as a long frame with ``columns``.
+
+    A user with a count signal hands GeoMapper the one value column (``columns=("val",)``); a pipeline with
+    standard errors and sample sizes hands it all three.
+    """
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     from oracle import run_oracle
 
@@ -126,7 +133,8 @@ def run_real_oracle(cube, repeat: int, levels=LEVELS) -> dict:
         np.save(Path(tmp) / "geo.npy", cube.geo.values.astype(object))
         np.save(Path(tmp) / "vals.npy", np.stack([cube[q].values for q in ("value", "stderr", "sample_size")]))
         return run_oracle(ORACLE_SCRIPT, {"geo": f"{tmp}/geo.npy", "vals": f"{tmp}/vals.npy",
-                                          "levels": list(levels), "repeat": max(1, repeat)})
+                                          "levels": list(levels), "repeat": max(1, repeat),
+                                          "columns": list(columns)})
 
 
 def realdata_dir() -> Path:
@@ -134,7 +142,7 @@ def realdata_dir() -> Path:
 
 
 def real_cube(path: Path):
-    """The JHU confirmed-cases county cube, as ``indicators.jhu.pull.pull_data`` builds it (without the fetch)."""
+    """The JHU confirmed-cases county cube, as ``indicators.jhu.pull.pull_metric`` builds it (without the fetch)."""
     series = read_wide_csv(path, "confirmed")
     counties, cumulative = county_cumulative(series, state_codes())
     return new_cube(counties, series.dates, cumulative, source="jhu-csse", signal="confirmed_cumulative_num",
@@ -170,14 +178,18 @@ def bench_real(path: Path, rounds: int, blocks: int, calls: int) -> bool:
     cube = real_cube(path)
     for level in REAL_LEVELS:
         aggregate(cube, level)  # warm: operators cached, kernels compiled
-    ours_runs, ours_cpu_runs, oracle_runs, oracle_cpu_runs = [], [], [], []
+    ours_runs, ours_cpu_runs, oracle_runs, oracle_cpu_runs, three_column_runs = [], [], [], [], []
     wall, cpu = time_ours_per_level(cube, blocks, calls)
     ours_runs.append(wall)
     ours_cpu_runs.append(cpu)
     for _ in range(rounds):
-        result = run_real_oracle(cube, 3, REAL_LEVELS)
+        # as a user calls it: a count signal's long frame has one value column (the acceptance check's case)
+        result = run_real_oracle(cube, 3, REAL_LEVELS, columns=("val",))
         oracle_cpu_runs.append(result.pop("cpu"))
         oracle_runs.append(result)
+        three = run_real_oracle(cube, 3, REAL_LEVELS)
+        three.pop("cpu")
+        three_column_runs.append(three)
         wall, cpu = time_ours_per_level(cube, blocks, calls)
         ours_runs.append(wall)
         ours_cpu_runs.append(cpu)
@@ -186,6 +198,7 @@ def bench_real(path: Path, rounds: int, blocks: int, calls: int) -> bool:
         return {lv: float(np.median([run[lv] for run in runs])) for lv in REAL_LEVELS}
 
     ours, oracle = median_of(ours_runs), median_of(oracle_runs)
+    three_columns = sum(median_of(three_column_runs).values())
     ours_cpu, oracle_cpu = median_of(ours_cpu_runs), median_of(oracle_cpu_runs)
     print(f"\nreal size: {path.name}, cube {cube.sizes['geo']} x {cube.sizes['time']} (value: cumulative counts; "
           f"stderr, sample_size NaN); {rounds} oracle round(s) between {rounds + 1} of ours "
@@ -200,15 +213,21 @@ def bench_real(path: Path, rounds: int, blocks: int, calls: int) -> bool:
     cpu_ratio = sum(oracle_cpu.values()) / sum(ours_cpu.values())
     per_round = [sum(o.values()) / sum(u.values()) for o, u in zip(oracle_runs, ours_runs[1:])]
     ratio = total_oracle / total_ours
-    ok = ratio >= TARGET_REAL
+    ok = target_met(ratio, TARGET_REAL)
     for lv in REAL_LEVELS:
         record("geo", f"real JHU county cube -> {lv}", ours=ours[lv] * 1e3, baseline=oracle[lv] * 1e3, unit="ms",
                baseline_name="delphi-utils 0.3.24 GeoMapper")
     record("geo", f"real JHU county cube {cube.sizes['geo']} x {cube.sizes['time']}, every level summed",
            ours=total_ours * 1e3, baseline=total_oracle * 1e3, unit="ms", target=TARGET_REAL,
-           baseline_name="delphi-utils 0.3.24 GeoMapper", note=f"CPU-time ratio {cpu_ratio:.0f}x")
+           baseline_name="delphi-utils 0.3.24 GeoMapper, one value column",
+           note=f"CPU-time ratio {cpu_ratio:.0f}x")
+    record("geo", "real JHU county cube, every level summed, GeoMapper given val, se and sample_size",
+           ours=total_ours * 1e3, baseline=three_columns * 1e3, unit="ms",
+           baseline_name="delphi-utils 0.3.24 GeoMapper, three columns")
     print(f"{'sum':7} {total_oracle * 1e3:9.1f} ms {total_ours * 1e3:7.2f} ms {ratio:6.0f}x   "
           f"{sum(oracle_cpu.values()) * 1e3:19.1f} ms {sum(ours_cpu.values()) * 1e3:7.2f} ms {cpu_ratio:5.0f}x")
+    print(f"GeoMapper given three columns (val, se, sample_size) instead of one: {three_columns * 1e3:.1f} ms, "
+          f"{three_columns / total_ours:.0f}x")
     print(f"wall ratio per round: {', '.join(f'{r:.0f}x' for r in per_round)}; the target is on wall time "
           f"(CPU time, each process's own, shows how much of the wall time was waiting on a loaded machine)")
     print(f"real-size target: aggregate >= {TARGET_REAL:.0f}x delphi-utils (summed) -> {'met' if ok else 'MISSED'}")
@@ -267,7 +286,7 @@ def bench_synthetic(args) -> bool:
 
         kernel_s = median_time(kernel_only, args.repeat)
         api_ratio, kernel_ratio = upstream_s / api_s, upstream_s / kernel_s
-        ok = api_ratio >= TARGET_API and kernel_ratio >= TARGET_KERNEL
+        ok = target_met(api_ratio, TARGET_API) and target_met(kernel_ratio, TARGET_KERNEL)
         failed |= not ok
         oracle_s = oracle.get(level)
         rows.append((level, upstream_s, oracle_s, api_s, kernel_s, api_ratio, kernel_ratio, ok))

@@ -1,6 +1,7 @@
 """Epidata import and as-of query on MariaDB: ours vs the upstream way, side by side in one run.
 
-Import: a county backfill (2 signals x 3,300 counties x a sliding 30-day window, 10 issues = 1.98 M rows)
+Import: a county backfill (2 signals x 3,297 counties, every one the geography tables know, x a sliding 30-day
+window, 10 issues = 1.98 M rows)
 delivered as Delphi CSVs in ``receiving/issue_YYYYMMDD/<source>/`` and loaded end to end by
 :func:`delphi_signals.epidata.importer.import_folder` (parse, check, stage, full, latest, archive; one
 transaction per issue folder), against upstream's path on upstream's v4 DDL (six unique indexes on
@@ -41,7 +42,7 @@ from delphi_signals.epidata.importer import import_folder
 from delphi_signals.io import write_csvs
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from results import record, timed  # noqa: E402
+from results import record, target_met, timed  # noqa: E402
 
 IMPORT_TARGET, ASOF_TARGET, AIM_ROWS_PER_SECOND = 5.0, 5.0, 100_000
 SOURCE = "bench-src"
@@ -147,7 +148,13 @@ def yyyymmdd(day: dt.date) -> int:
 
 
 def counties(n: int) -> list[str]:
-    return [f"{1001 + i:05d}" for i in range(n)]
+    """The first ``n`` county ids the geography tables know (the importer refuses any other)."""
+    from delphi_signals.geo.tables import geo_values
+
+    known = geo_values("county").tolist()
+    if n > len(known):
+        raise SystemExit(f"--counties {n}: the geography tables know {len(known)} counties")
+    return known[:n]
 
 
 def write_backfill(root: Path, n_counties: int, n_signals: int, days: int, issues: int) -> list[dt.date]:
@@ -274,7 +281,7 @@ def copy_to_upstream(server, ours_db: str, upstream_db: str, signal: str) -> Non
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--server", default="mysql+pymysql://root@127.0.0.1:3306")
-    parser.add_argument("--counties", type=int, default=3300)
+    parser.add_argument("--counties", type=int, default=3297)
     parser.add_argument("--signals", type=int, default=2)
     parser.add_argument("--days", type=int, default=30, help="days in each issue's window")
     parser.add_argument("--issues", type=int, default=10)
@@ -352,7 +359,7 @@ def main(argv=None) -> int:
                baseline=base_rate, unit="rows/s", target=IMPORT_TARGET,
                baseline_name="upstream v4 load (LOAD DATA + fact-table inserts)",
                note=f"aim {AIM_ROWS_PER_SECOND:,} rows/s {'met' if ours_rate >= AIM_ROWS_PER_SECOND else 'not met'}")
-        if ratio < IMPORT_TARGET:
+        if not target_met(ratio, IMPORT_TARGET):
             failed.append("import ratio")
 
         # -- as-of query ------------------------------------------------------------------------------------
@@ -410,7 +417,7 @@ def main(argv=None) -> int:
             record("import", f"as_of fetch ({label}), {len(expected):,} rows answered", ours=ours_median * 1e3,
                    baseline=base_median * 1e3, unit="ms", target=ASOF_TARGET if gated else None,
                    baseline_name="upstream MAX(issue) GROUP BY query", note=f"same answer: {same}")
-            if gated and ratio < ASOF_TARGET:
+            if gated and not target_met(ratio, ASOF_TARGET):
                 failed.append(f"as_of ratio ({label})")
             if not same:
                 failed.append(f"as_of answers differ ({label})")

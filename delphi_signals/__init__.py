@@ -8,7 +8,7 @@ The public names most users need are importable from here::
 """
 
 from . import accessor as _accessor  # noqa: F401  (registers ``cube.epi``)
-from .cube import check_cube, empty_cells, from_frame, new_cube, to_frame
+from .cube import blank, check_cube, empty_cells, from_frame, new_cube, to_frame
 from .errors import CubeContractError, DatabaseError, DelphiSignalsError, InputError, ValidationError
 from .io import parse_filename, read_csvs, write_csvs
 from .geo import UnmappedGeoWarning, aggregate, crosswalk, geo_values, per_capita, population, to_megacounty
@@ -19,7 +19,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "CubeContractError", "DatabaseError", "DelphiSignalsError", "InputError", "Nans", "UnmappedGeoWarning",
-    "ValidationError", "adjust_weekday", "aggregate", "check_cube", "crosswalk", "empty_cells", "fit_weekday",
+    "ValidationError", "adjust_weekday", "aggregate", "blank", "check_cube", "crosswalk", "empty_cells", "fit_weekday",
     "from_frame", "geo_values", "new_cube", "parse_filename", "per_capita", "population", "read_csvs",
     "to_frame", "to_megacounty", "write_csvs",
 ]

@@ -18,7 +18,7 @@ import xarray as xr
 
 @xr.register_dataset_accessor("epi")
 class EpiAccessor:
-    """Signal-cube methods: ``check``, ``to_frame``, ``write_csvs``, ``smooth``, ``aggregate``, ``per_capita``,
+    """Signal-cube methods: ``check``, ``blank``, ``to_frame``, ``write_csvs``, ``smooth``, ``aggregate``, ``per_capita``,
     ``to_megacounty``, ``adjust_weekday``, ``choropleth``, ``series``."""
 
     def __init__(self, cube: xr.Dataset):
@@ -29,6 +29,13 @@ class EpiAccessor:
         from .cube import check_cube
 
         return check_cube(self._cube)
+
+    def blank(self, where, code=None, **kwargs) -> xr.Dataset:
+        """:func:`delphi_signals.cube.blank`."""
+        from .cube import blank
+        from .nancodes import Nans
+
+        return blank(self._cube, where, Nans.OTHER if code is None else code, **kwargs)
 
     def to_frame(self):
         """:func:`delphi_signals.to_frame`."""

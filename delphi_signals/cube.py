@@ -7,7 +7,9 @@ Contract (shared by every module; see ``ARCHITECTURE.md``):
 * ``time``: ``datetime64[ns]``, dense: every day, or every epiweek start (Sunday) with an aux coord
   ``epiweek`` (YYYYWW ints);
 * data: ``value``, ``stderr``, ``sample_size`` (float64, NaN = missing) and ``missing_value``,
-  ``missing_stderr``, ``missing_sample_size`` (int8 codes, consistent with the NaNs);
+  ``missing_stderr``, ``missing_sample_size`` (int8 codes, consistent with the NaNs); a quantity a cube was
+  built without is held as one read-only NaN broadcast over ``(geo, time)`` (:func:`all_missing`), so
+  operations can tell in O(1) that it is entirely missing (:func:`is_all_missing`) and skip their kernels;
 * attrs: ``source``, ``signal``, ``geo_type``, ``time_type``.
 
 A cell whose three quantities are all NaN and whose value is missing for no stated reason (code ``OTHER``)
@@ -65,6 +67,37 @@ def kernel_ready(x, dtype=np.float64) -> np.ndarray:
     if arr.dtype != np.dtype(dtype) or not arr.flags.c_contiguous or not arr.flags.writeable:
         arr = np.array(arr, dtype=dtype, order="C")
     return arr
+
+
+def all_missing(shape) -> np.ndarray:
+    """An entirely missing quantity of ``shape``: one NaN broadcast over it (read-only, no memory per cell).
+
+    Cubes hold a quantity they were built without this way (a count's ``stderr`` and ``sample_size``), so
+    :func:`is_all_missing` knows it without reading 8 MB of NaN. Being read-only it cannot stop being all
+    NaN: code that writes into a cube's arrays works on a ``cube.copy(deep=True)`` (which materialises it).
+
+    Examples
+    --------
+    >>> x = all_missing((2, 3))
+    >>> x.shape, bool(np.isnan(x).all()), x.flags.writeable, x.nbytes > 0
+    ((2, 3), True, False, True)
+    """
+    return np.broadcast_to(np.float64(np.nan), tuple(shape))
+
+
+def is_all_missing(data) -> bool:
+    """Whether ``data`` is known in O(1) to be entirely NaN: an :func:`all_missing` array (or any array of one
+    NaN broadcast over its shape). An ordinary array full of NaN answers ``False``: it is not scanned.
+
+    Examples
+    --------
+    >>> is_all_missing(all_missing((3, 4))), is_all_missing(np.full((3, 4), np.nan))
+    (True, False)
+    >>> is_all_missing(all_missing((3, 4)) * 2.0)   # arithmetic materialises: the knowledge is not kept
+    False
+    """
+    return (isinstance(data, np.ndarray) and data.dtype == np.float64 and data.size > 0
+            and not any(data.strides) and bool(np.isnan(data.flat[0])))
 
 
 def check_geo_type(geo_type: str) -> str:
@@ -143,7 +176,7 @@ def new_cube(
     data_vars, code_vars = {}, {}
     for q in QUANTITIES:
         if arrays[q] is None:
-            arr = np.full(shape, np.nan)
+            arr = all_missing(shape)
             if given_codes[q] is not None:
                 codes, _ = repair_codes(arr, given_codes[q])
             else:
@@ -249,7 +282,8 @@ def to_frame(cube: xr.Dataset) -> pd.DataFrame:
 
     Columns: ``geo_value``, ``time_value`` (datetime; the week start for weekly cubes), ``issue``
     (datetime) when the cube has an ``issue`` dim or variable, ``lag`` (int) when it has a ``lag``
-    variable, ``value``, ``stderr``, ``sample_size`` and the three ``missing_*`` codes.
+    variable, ``value``, ``stderr``, ``sample_size`` and the three ``missing_*`` codes, then ``fault_ids``
+    when the cube has it (``Epidata.fetch(..., faults=True)``).
 
     Examples
     --------
@@ -272,6 +306,8 @@ def to_frame(cube: xr.Dataset) -> pd.DataFrame:
         out["lag"] = lag.astype(np.int64) if not np.isnan(lag).any() else pd.array(lag, dtype="Int64")
     for name in VARIABLES:
         out[name] = cube[name].transpose(*dims).values.ravel()[keep]
+    if "fault_ids" in cube.data_vars:
+        out["fault_ids"] = cube["fault_ids"].transpose(*dims).values.ravel()[keep]
     return out.reset_index(drop=True)
 
 
@@ -373,4 +409,36 @@ def stamp(cube: xr.Dataset, **attrs) -> xr.Dataset:
             out.attrs.pop(key, None)
         else:
             out.attrs[key] = val
+    return out
+
+
+def blank(cube: xr.Dataset, where, code: int = Nans.OTHER, quantities=QUANTITIES) -> xr.Dataset:
+    """A copy of ``cube`` with the cells under ``where`` emptied: ``quantities`` NaN, their codes ``code``.
+
+    ``where`` is a boolean array shaped like the cube's ``(geo, time)``, or a boolean ``DataArray`` over any of
+    its dims (broadcast). ``code`` says why the cells are missing (:class:`~delphi_signals.nancodes.Nans`:
+    ``CENSORED`` for privacy suppression, ``REGION_EXCEPTION``, ``OTHER`` …); ``NOT_MISSING`` is refused.
+    Works on dask-backed cubes too (nothing is computed); a quantity held as :func:`all_missing` stays so.
+
+    Examples
+    --------
+    >>> cube = new_cube(["ak", "al"], pd.date_range("2020-06-01", periods=2), [[1.0, 2.0], [3.0, 4.0]],
+    ...                 source="x", signal="y", geo_type="state")
+    >>> out = blank(cube, cube.value < 2, Nans.CENSORED)
+    >>> out.value.values.tolist(), out.missing_value.values.tolist()
+    ([[nan, 2.0], [3.0, 4.0]], [[3, 0], [0, 0]])
+    """
+    code = Nans(int(code))
+    if code == Nans.NOT_MISSING:
+        raise InputError("a blanked cell needs a missing code other than NOT_MISSING", field="code")
+    if not isinstance(where, xr.DataArray):
+        where = xr.DataArray(np.asarray(where, dtype=bool), dims=("geo", "time"),
+                             coords={"geo": cube["geo"], "time": cube["time"]})
+    out = cube.copy()
+    for q in quantities:
+        dims, name = cube[q].dims, MISSING_NAMES[q]
+        if not is_all_missing(cube[q].data):  # an all-missing quantity stays one broadcast NaN
+            out[q] = cube[q].where(~where).transpose(*dims).assign_attrs(cube[q].attrs)
+        out[name] = (xr.where(where, np.int8(code), cube[name]).astype(np.int8).transpose(*dims)
+                     .assign_attrs(cube[name].attrs))
     return out

@@ -67,3 +67,16 @@ class ValidationError(DelphiSignalsError):
 
 class DatabaseError(DelphiSignalsError):
     """A database load or query could not be completed; nothing was half-written."""
+
+
+class UsageError(DelphiSignalsError, ValueError):
+    """A command given arguments it cannot use (exit code 2)."""
+
+
+class ConfigFileError(UsageError):
+    """A configuration file that cannot be parsed; the message names the file and line (exit code 2)."""
+
+
+class UnusableError(DelphiSignalsError):
+    """An input, data root, database or port that is missing or cannot be used; the message names it and says
+    what is wrong (exit code 20)."""

@@ -91,7 +91,8 @@ def choropleth(cube: xr.Dataset, time=None, ax=None, *, variable: str = "value",
         Where to draw; a new figure otherwise.
     cmap, vmin, vmax :
         Colour scale; by default the 2nd and 98th percentiles of the day's values, so outliers do not wash
-        out the map.
+        out the map. The colour bar is labelled with the variable's ``units`` attr (``per 100,000 people``
+        after :func:`~delphi_signals.geo.per_capita`), else the cube's, else the variable's name.
 
     Returns
     -------
@@ -125,15 +126,60 @@ def choropleth(cube: xr.Dataset, time=None, ax=None, *, variable: str = "value",
         vmax = float(np.percentile(finite, 98))
     if ax is None:
         _, ax = plt.subplots(figsize=(10, 6))
-    gdf.plot(column=variable, ax=ax, cmap=cmap, vmin=vmin, vmax=vmax, legend=legend and len(finite) > 0,
+    units = da.attrs.get("units") or cube.attrs.get("units") or variable
+    show_legend = legend and len(finite) > 0
+    gdf.plot(column=variable, ax=ax, cmap=cmap, vmin=vmin, vmax=vmax, legend=show_legend,
+             legend_kwds={"label": units, "shrink": 0.7} if show_legend else None,
              linewidth=0.1, edgecolor="white", missing_kwds={"color": MISSING_COLOR})
     ax.set_axis_off()
     ax.set_title(title or f"{cube.attrs.get('signal')} ({geo_type}), {pd.Timestamp(time).date()}")
     return ax
 
 
-def series(cube: xr.Dataset, geo, ax=None, *, variable: str = "value", band: bool = True):
-    """Time series of ``variable`` for the regions ``geo``, with a ±1 stderr band where stderr exists.
+def fault_windows(cube: xr.Dataset, geo) -> list[tuple[pd.Timestamp, pd.Timestamp, str]]:
+    """Runs of consecutive time steps where a region of ``geo`` has faults (the cube's ``fault_ids``).
+
+    Returns ``(first, last, ids)`` per run, ``ids`` the comma-joined fault ids met in it; none without
+    ``fault_ids``.
+
+    Examples
+    --------
+    >>> from delphi_signals.testing import make_cube
+    >>> cube = make_cube(["ca"], days=5, geo_type="state")
+    >>> cube["fault_ids"] = (("geo", "time"), np.array([["", "3", "3,4", "", "4"]], dtype=object))
+    >>> [(a.day - cube.time[0].dt.day.item(), b.day - cube.time[0].dt.day.item(), ids)
+    ...  for a, b, ids in fault_windows(cube, ["ca"])]
+    [(1, 2, '3,4'), (4, 4, '4')]
+    """
+    if "fault_ids" not in cube.data_vars:
+        return []
+    geo = [geo] if isinstance(geo, str) else list(geo)
+    ids = cube["fault_ids"].sel(geo=geo)
+    if "issue" in ids.dims:
+        ids = ids.isel(issue=-1)
+    per_time = [sorted({i for cell in column for i in str(cell).split(",") if i}, key=int)
+                for column in ids.transpose("time", "geo").values]
+    times = pd.DatetimeIndex(cube["time"].values)
+    windows, start, seen = [], None, set()
+    for k, found in enumerate(per_time + [[]]):
+        if found and start is None:
+            start, seen = k, set()
+        if found:
+            seen.update(found)
+        elif start is not None:
+            windows.append((times[start], times[k - 1], ",".join(sorted(seen, key=int))))
+            start = None
+    return windows
+
+
+def series(cube: xr.Dataset, geo, ax=None, *, variable: str = "value", band: bool = True, faults: bool = True,
+           windows=None):
+    """Time series of ``variable`` for the regions ``geo``, with a ±1 stderr band where stderr exists, and the
+    time ranges of faults shaded.
+
+    The shaded ranges are ``windows`` (``(first, last, label)`` tuples) when given, else those of the cube's
+    ``fault_ids`` (``Epidata.fetch(..., faults=True)``; see :func:`fault_windows`); ``faults=False`` shades
+    nothing.
 
     Examples
     --------
@@ -159,6 +205,11 @@ def series(cube: xr.Dataset, geo, ax=None, *, variable: str = "value", band: boo
             se = cube["stderr"].sel(geo=g).values
             if np.isfinite(se).any():
                 ax.fill_between(times, y - se, y + se, color=line.get_color(), alpha=0.2, linewidth=0)
+    if faults:
+        step = pd.Timedelta(days=7 if cube.attrs.get("time_type") == "week" else 1)
+        for first, last, label in (fault_windows(cube, geo) if windows is None else windows):
+            ax.axvspan(pd.Timestamp(first) - step / 2, pd.Timestamp(last) + step / 2, color="tab:red", alpha=0.15,
+                       linewidth=0, label=f"fault {label}")
     ax.set_ylabel(cube[variable].attrs.get("units", variable))
     ax.set_title(f"{cube.attrs.get('source')}: {cube.attrs.get('signal')}")
     ax.legend()

@@ -17,12 +17,12 @@ numba.config.THREADING_LAYER = os.environ["NUMBA_THREADING_LAYER"]  # also when 
 
 from .config import DelphiSignals, SourceConfig
 from .diff import Deliver, Diff, delivery_chain
-from .epidata import Delivered, EpidataMarker, Import
+from .epidata import Delivered, EpidataMarker, Import, ImportedIssue
 from .indicator import Export, Pull
 from .pipeline import Daily, PipelineConfig, Publish
 from .nightly import CoverageLatency, MetaCache, Nightly, NightlyConfig, RevisionProfiles, Staleness
 from .validate import Validate
 
 __all__ = ["CoverageLatency", "Daily", "DelphiSignals", "Deliver", "Delivered", "Diff", "EpidataMarker", "Export",
-           "Import", "MetaCache", "Nightly", "NightlyConfig", "PipelineConfig", "Publish", "Pull", "RevisionProfiles",
+           "Import", "ImportedIssue", "MetaCache", "Nightly", "NightlyConfig", "PipelineConfig", "Publish", "Pull", "RevisionProfiles",
            "SourceConfig", "Staleness", "Validate", "delivery_chain"]

@@ -7,12 +7,16 @@ code  meaning
 ====  =====================================================================================
 0     success
 1     the command ran and its checks found problems (validation errors, staleness complaints)
-2     bad usage (unknown option, source, signal or geo type)
-20    input missing, or a past issue the source cannot reproduce
-25    Luigi: tasks not run (blocked by a failed dependency)
+2     bad usage (unknown option, source, signal or geo type; a malformed ``luigi.cfg``)
+10    Luigi: a task is already running (another worker of the scheduler runs it)
+20    input, data root, database or port missing or unusable, or a past issue the source cannot reproduce
+25    Luigi: tasks not run (not granted run permission by the scheduler)
 30    Luigi: a task failed
 35    Luigi: scheduling failed
+40    an unexpected internal error (its traceback goes to the log)
 ====  =====================================================================================
+
+Every expected kind of error is one message on stderr; a traceback reaches the user only with code 40.
 """
 
 from __future__ import annotations
@@ -25,26 +29,54 @@ from pathlib import Path
 
 import sqlalchemy
 
-EXIT = {"ok": 0, "problems": 1, "usage": 2, "input_missing": 20, "not_run": 25, "failed": 30,
-        "scheduling_failed": 35}
+from .cli_checks import port_number, positive_int
+
+EXIT = {"ok": 0, "problems": 1, "usage": 2, "already_running": 10, "input_missing": 20, "not_run": 25,
+        "failed": 30, "scheduling_failed": 35, "unexpected": 40}
 DEMO_DATE = dt.date(2020, 11, 30)
+LUIGI_OUTCOMES = {EXIT["already_running"]: "a task is already running in another worker",
+                  EXIT["input_missing"]: "an external input is missing",
+                  EXIT["not_run"]: "tasks were not granted run permission by the scheduler",
+                  EXIT["failed"]: "a task failed", EXIT["scheduling_failed"]: "scheduling failed"}
 
 
-def _luigi_exit_code(status) -> int:
+def _luigi_exit_code(result) -> int:
     from luigi.execution_summary import LuigiStatusCode as S
+    from luigi.execution_summary import _summary_dict
 
-    return {S.SUCCESS: EXIT["ok"], S.SUCCESS_WITH_RETRY: EXIT["ok"], S.MISSING_EXT: EXIT["input_missing"],
+    code = {S.SUCCESS: EXIT["ok"], S.SUCCESS_WITH_RETRY: EXIT["ok"], S.MISSING_EXT: EXIT["input_missing"],
             S.NOT_RUN: EXIT["not_run"], S.FAILED: EXIT["failed"], S.FAILED_AND_SCHEDULING_FAILED: EXIT["failed"],
-            S.SCHEDULING_FAILED: EXIT["scheduling_failed"]}.get(status, EXIT["failed"])
+            S.SCHEDULING_FAILED: EXIT["scheduling_failed"]}.get(result.status, EXIT["failed"])
+    # Luigi's status calls a run left to another worker a success; its [retcode] already_running does not
+    if code == EXIT["ok"] and _summary_dict(result.worker)["run_by_other_worker"]:
+        code = EXIT["already_running"]
+    return code
 
 
 def build(tasks, args) -> int:
     """Run ``tasks`` on the local scheduler or the ``luigid`` at ``--scheduler-url``; the Luigi exit code."""
     import luigi
 
+    from .console import TaskProgress
+
     kwargs = {"local_scheduler": True} if args.scheduler_url is None else {"scheduler_url": args.scheduler_url}
-    result = luigi.build(tasks, detailed_summary=True, workers=args.workers, **kwargs)
-    return _luigi_exit_code(result.status)
+    with TaskProgress(_stage_name(tasks)):
+        result = luigi.build(tasks, detailed_summary=True, workers=args.workers, **kwargs)
+    code = _luigi_exit_code(result)
+    if code != EXIT["ok"]:
+        if not getattr(args, "verbose", False):  # --verbose: Luigi printed it already
+            print(result.summary_text, file=sys.stderr)
+        outcome = LUIGI_OUTCOMES.get(code, "Luigi did not finish the tasks")
+        print(f"delphi-signals {getattr(args, 'command', '')}: {outcome} (exit {code})", file=sys.stderr)
+    return code
+
+
+def _stage_name(tasks) -> str:
+    """The progress bar's label for a build: ``Daily 2020-11-30`` or ``Nightly 2020-11-30 …``."""
+    families = list(dict.fromkeys(t.task_family for t in tasks))
+    dates = sorted({str(getattr(t, "date", "")) for t in tasks} - {""})
+    when = dates[0] if len(dates) == 1 else (f"{dates[0]}..{dates[-1]}" if dates else "")
+    return " ".join([", ".join(families), when]).strip()
 
 
 def _export_summary(task) -> str:
@@ -62,10 +94,20 @@ def run(args) -> int:
     A past issue a source cannot reproduce stops before Luigi (exit 20)."""
     import luigi
 
-    from .indicator import Export, check_reproducible
+    from .cli_checks import configured_data_root, usable_database
+    from .config import DelphiSignals
+    from .indicator import Export, check_reproducible, is_configured, not_configured_hint
 
+    configured_data_root()
+    if args.until != "export":
+        usable_database(DelphiSignals().database_url()).dispose()
     config = luigi.configuration.get_config()
     sources = [args.source] if args.source else None
+    for source in sources or _pipeline_sources():
+        if not is_configured(source):
+            print(f"delphi-signals run: {source} is {not_configured_hint(source)} of luigi.cfg (its indicator "
+                  "declares no base_url and has no offline demo)", file=sys.stderr)
+            return EXIT["usage"]
     if args.allow_current:
         for source in sources or _pipeline_sources():
             config.set(source, "allow_current", "true")
@@ -79,6 +121,8 @@ def run(args) -> int:
         if code == EXIT["ok"]:
             for task in tasks:
                 print(_export_summary(task))
+            for line in [] if sources else _not_configured_lines():
+                print(line)
         return code
     from .nightly import Nightly
     from .pipeline import Daily
@@ -128,8 +172,25 @@ def _pipeline_summary(dates) -> str:
     staleness = layout.nightly(dates[-1]) / "staleness.json"
     complaints = len(json.loads(staleness.read_text())["complaints"]) if staleness.exists() else None
     lines.append(f"nightly {dates[-1]}: {complaints} staleness complaint(s); reports in {layout.nightly(dates[-1])}")
+    from .fault_cli import proposed_line
+
+    lines.append(proposed_line(url))
     lines.append(f"database: {engine.url.render_as_string(hide_password=True)}; data root: {layout.path}")
+    lines += _not_configured_lines()
     return "\n".join(lines)
+
+
+def _not_configured() -> dict[str, str]:
+    """Each registered source that cannot run here, with what to do about it."""
+    from .indicator import not_configured_hint
+    from .pipeline import unconfigured_sources
+
+    return {source: not_configured_hint(source) for source in unconfigured_sources()}
+
+
+def _not_configured_lines() -> list[str]:
+    """``<source>: not configured: set base_url in [<source>]`` for each registered source the run skipped."""
+    return [f"{source}: {hint}" for source, hint in _not_configured().items()]
 
 
 def _add_run(commands, source_names) -> None:
@@ -139,7 +200,8 @@ def _add_run(commands, source_names) -> None:
                      help="only this source (default: [pipeline] sources, else every registered indicator)")
     cmd.add_argument("--date", type=dt.date.fromisoformat, default=DEMO_DATE,
                      help=f"last issue date, YYYY-MM-DD (default {DEMO_DATE}, inside the demo source's range)")
-    cmd.add_argument("--days", type=int, default=3, help="consecutive issue dates ending at --date (default 3)")
+    cmd.add_argument("--days", type=positive_int, default=3,
+                     help="consecutive issue dates ending at --date (default 3)")
     cmd.add_argument("--until", choices=("export", "publish"), default="publish",
                      help="export: only pull and export; publish (default): validate, diff, deliver, import and "
                      "the nightly analytics too")
@@ -150,7 +212,7 @@ def _add_run(commands, source_names) -> None:
 
 
 def _add_scheduler_options(cmd) -> None:
-    cmd.add_argument("--workers", type=int, default=1)
+    cmd.add_argument("--workers", type=positive_int, default=1)
     cmd.add_argument("--scheduler-url", default=None, help="a luigid URL; default: the local scheduler")
 
 
@@ -187,7 +249,7 @@ def _add_validate(commands, source_names) -> None:
             given = json.loads(Path(args.params).read_text()) if args.params else {}
             given = given.get("validation", given) if isinstance(given, dict) else given
             # the indicator's own defaults (upstream's params.json.template), overridden by the file given
-            params = deep_merge(get_indicator(args.source).params_defaults.get("validation", {}), given)
+            params = deep_merge(get_indicator(args.source).defaults.get("validation", {}), given)
             report = validate_export(export_dir, source=args.source, issue_date=issue, validation=params,
                                      reference_dir=args.reference)
         except (OSError, json.JSONDecodeError, InputError) as exc:
@@ -196,6 +258,10 @@ def _add_validate(commands, source_names) -> None:
         if args.report:
             report.write(args.report)
         print(report.summary_text())
+        if args.db:  # only with --db: the standalone validator proposes faults
+            from .fault_cli import propose_validation_faults
+
+            propose_validation_faults(args.db, report, args.report or export_dir, params)
         return 1 if report.blocking else 0
 
     cmd = commands.add_parser("validate", help="check an export folder (static and dynamic checks)")
@@ -207,11 +273,13 @@ def _add_validate(commands, source_names) -> None:
     cmd.add_argument("--params", default=None, help="JSON: a params.json or its validation section, over the "
                      "indicator's defaults")
     cmd.add_argument("--report", default=None, help="also write the JSON report here")
+    cmd.add_argument("--db", default=None, help="propose faults from the findings in this database")
     cmd.set_defaults(handler=validate)
 
 
 def _add_diff(commands) -> None:
     """``delphi-signals diff``: one day's diff by hand, through Luigi or on explicit folders."""
+    from delphi_signals.indicators.registry import sources
 
     def run_diff(args) -> int:
         import json
@@ -224,6 +292,10 @@ def _add_diff(commands) -> None:
             from delphi_signals.errors import DelphiSignalsError
             from delphi_signals.io.archive import ArchiveDiffer
 
+            for option, folder in (("--export", args.export), ("--cache", args.cache)):
+                if not Path(folder).is_dir():
+                    print(f"delphi-signals diff: {option} {folder}: no such folder", file=sys.stderr)
+                    return EXIT["input_missing"]
             try:
                 summary = ArchiveDiffer(args.cache, args.export).diff(args.out)
             except DelphiSignalsError as exc:
@@ -234,12 +306,14 @@ def _add_diff(commands) -> None:
         if args.source is None or args.date is None:
             print("give --source and --date, or --export, --cache and --out", file=sys.stderr)
             return EXIT["usage"]
+        from .cli_checks import configured_data_root
         from .diff import Diff
 
+        configured_data_root()
         return build([Diff(source=args.source, date=args.date)], args)
 
     cmd = commands.add_parser("diff", help="diff one day's export against the archive cache (nothing delivered)")
-    cmd.add_argument("--source", help="with --date: run the Diff task (and the export it needs)")
+    cmd.add_argument("--source", choices=sources(), help="with --date: run the Diff task (and the export it needs)")
     cmd.add_argument("--date", type=dt.date.fromisoformat, help="issue date, YYYY-MM-DD")
     cmd.add_argument("--export", help="or diff this export folder …")
     cmd.add_argument("--cache", help="… against this cache folder …")
@@ -250,22 +324,25 @@ def _add_diff(commands) -> None:
 
 def _add_db(commands) -> None:
     """``delphi-signals db init [--db URL]``: create or upgrade the epidata schema."""
-    from delphi_signals.epidata.schema import create_schema, engine_for
+    from delphi_signals.epidata.schema import create_schema
     from delphi_signals.errors import DelphiSignalsError
 
     from .config import DelphiSignals
 
     def init(args) -> int:
+        from .cli_checks import configured_data_root, usable_database
+
+        if not args.db:
+            configured_data_root()
         url = args.db or DelphiSignals().database_url()
-        if url.startswith("sqlite:///"):
-            Path(url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
+        engine = usable_database(url)
         try:
-            engine = engine_for(url)
             create_schema(engine)
-            engine.dispose()
         except (DelphiSignalsError, sqlalchemy.exc.SQLAlchemyError) as exc:
             print(f"delphi-signals db init: {exc}", file=sys.stderr)
             return 1
+        finally:
+            engine.dispose()
         print(f"epidata schema ready in {engine.url.render_as_string(hide_password=True)}")
         return 0
 
@@ -286,6 +363,7 @@ def _add_import(commands) -> None:
     """
     import json
 
+    from delphi_signals.epidata.filecheck import SOURCE_NAME
     from delphi_signals.epidata.importer import import_receiving
     from delphi_signals.errors import DatabaseError, InputError
     from delphi_signals.layout import default_db_url
@@ -293,9 +371,25 @@ def _add_import(commands) -> None:
     from .config import DelphiSignals
 
     def run_import(args) -> int:
+        from delphi_signals.indicators.registry import sources
+        from delphi_signals.preflight import ensure_data_root
+
+        from .cli_checks import usable_database
+
         config = DelphiSignals()
         root = Path(args.data_root) if args.data_root else config.root()
+        if not SOURCE_NAME.fullmatch(args.source):
+            print(f"delphi-signals import: source must be 1-32 of a-z, 0-9, '_', '-', starting with a letter or "
+                  f"digit; got {args.source!r}", file=sys.stderr)
+            return EXIT["usage"]
+        known = sorted(set(sources()) | _received_sources(root))
+        if args.source not in known:
+            print(f"delphi-signals import: unknown source {args.source!r}; known (registered or waiting in "
+                  f"{root / 'receiving'}): {', '.join(known)}", file=sys.stderr)
+            return EXIT["usage"]
+        ensure_data_root(root)
         url = args.db or config.db_url or default_db_url(root)
+        usable_database(url).dispose()
         try:
             summary = import_receiving(root, url, issue=args.issue, source=args.source)
         except InputError as exc:
@@ -306,6 +400,18 @@ def _add_import(commands) -> None:
             return 1
         print(json.dumps(summary, indent=1))
         return 1 if summary["files_failed"] else 0
+
+    def _received_sources(root: Path) -> set[str]:
+        """Sources with a folder in ``receiving/`` (``receiving/<source>/`` or ``receiving/issue_*/<source>/``)."""
+        receiving = root / "receiving"
+        try:
+            folders = [p for p in receiving.iterdir() if p.is_dir()] if receiving.is_dir() else []
+            names = {p.name for p in folders if not p.name.startswith("issue_")}
+            names.update(sub.name for p in folders if p.name.startswith("issue_") for sub in p.iterdir()
+                         if sub.is_dir())
+        except OSError:  # unreadable: the data root check that follows names the problem
+            return set()
+        return names
 
     cmd = commands.add_parser("import", help="load received CSV files into the epidata database")
     cmd.add_argument("--source", required=True, help="the source to import (its receiving/<source>/ folders)")
@@ -325,6 +431,11 @@ def _add_nightly(commands) -> None:
     from .nightly import Nightly, Staleness
 
     def nightly(args) -> int:
+        from .cli_checks import configured_data_root, usable_database
+        from .config import DelphiSignals
+
+        configured_data_root()
+        usable_database(args.db or DelphiSignals().database_url()).dispose()
         if args.db:
             import luigi
 
@@ -353,10 +464,11 @@ def _add_meta(commands) -> None:
 
     def meta(args) -> int:
         from delphi_signals.analytics.meta import update_meta
-        from delphi_signals.epidata.schema import engine_for
 
+        from .cli_checks import usable_database
+
+        engine = usable_database(args.db or DelphiSignals().database_url())
         try:
-            engine = engine_for(args.db or DelphiSignals().database_url())
             result = update_meta(engine, full=args.full)
             engine.dispose()
         except (DelphiSignalsError, sqlalchemy.exc.SQLAlchemyError) as exc:
@@ -376,19 +488,24 @@ def _add_status(commands) -> None:
     """``delphi-signals status [--db URL] [--json]``: where each source stands; exit 1 when something is wrong."""
 
     def status(args) -> int:
-        from delphi_signals.epidata.schema import engine_for
-        from delphi_signals.status import pipeline_status, status_text
+        from delphi_signals.status import has_problems, pipeline_status, status_text
 
+        from .cli_checks import configured_data_root, usable_database
         from .config import DelphiSignals
 
         settings = DelphiSignals()
-        engine = engine_for(args.db or settings.database_url())
+        root = configured_data_root(create=False, writable=False)
+        engine = usable_database(args.db or settings.database_url(), create=False)
         try:
-            report = pipeline_status(settings.layout(), engine, _pipeline_sources())
+            report = pipeline_status(settings.layout(), engine, _pipeline_sources(), _not_configured())
         finally:
-            engine.dispose()
+            if engine is not None:
+                engine.dispose()
+        if root is None and engine is None and not args.json:
+            print(f"nothing has run yet: no data root at {settings.root()} (`delphi-signals run` makes one)")
+            return EXIT["ok"]
         print(json.dumps(report, indent=1) if args.json else status_text(report))
-        return EXIT["problems"] if any(s["problems"] for s in report["sources"]) else EXIT["ok"]
+        return EXIT["problems"] if has_problems(report) else EXIT["ok"]
 
     cmd = commands.add_parser("status", help="where each source stands: export, validation, delivery, import "
                               "(exit 1 when something is wrong)")
@@ -412,16 +529,28 @@ def _add_serve(commands) -> None:
         os.environ["NUMBA_THREADING_LAYER"] = "default"
         numba.config.THREADING_LAYER = "default"
 
+        from delphi_signals.preflight import check_port
+
+        from .cli_checks import usable_database
         from .config import DelphiSignals
 
-        run_server(args.db or DelphiSignals().database_url(), host=args.host, port=args.port, workers=args.workers)
-        return 0
+        url = args.db or DelphiSignals().database_url()
+        usable_database(url).dispose()
+        check_port(args.host, args.port)
+        try:
+            run_server(url, host=args.host, port=args.port, workers=args.workers)
+        except SystemExit as exc:  # uvicorn's own exit: 3 when it could not start (the port taken meanwhile)
+            if exc.code in (None, 0):
+                return EXIT["ok"]
+            print(f"delphi-signals serve: the server could not start on {args.host}:{args.port}", file=sys.stderr)
+            return EXIT["input_missing"]
+        return EXIT["ok"]
 
     cmd = commands.add_parser("serve", help="serve the database through an Epidata-compatible HTTP API")
     cmd.add_argument("--db", default=None, help="database URL (default: [delphi_signals] db_url in luigi.cfg)")
     cmd.add_argument("--host", default="127.0.0.1")
-    cmd.add_argument("--port", type=int, default=10080)
-    cmd.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
+    cmd.add_argument("--port", type=port_number, default=10080)
+    cmd.add_argument("--workers", type=positive_int, default=1, help="uvicorn worker processes")
     cmd.set_defaults(handler=serve)
 
 
@@ -432,6 +561,10 @@ def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="delphi-signals", description="Raw public-health data into versioned, "
                                   "validated epidemiological signals.", epilog="exit codes: " + ", ".join(
                                       f"{code} {name}" for name, code in EXIT.items()))
+    top.add_argument("--verbose", action="store_true", help="DEBUG events and Luigi's own lines too")
+    top.add_argument("--quiet", action="store_true", help="the summary and errors alone (no progress bars)")
+    top.add_argument("--log-file", default=None, metavar="PATH",
+                     help="also write every event, DEBUG included, as JSON lines to PATH")
     commands = top.add_subparsers(dest="command", required=True)
     _add_run(commands, sources())
     _add_validate(commands, sources())
@@ -442,28 +575,60 @@ def parser() -> argparse.ArgumentParser:
     _add_meta(commands)
     _add_status(commands)
     _add_serve(commands)
+    from .fault_cli import add_fault_commands
+
+    add_fault_commands(commands)
     return top
 
 
-def main(argv=None) -> int:
-    from delphi_signals.errors import DelphiSignalsError, UnknownNameError
+def _exit_code_of(exc: BaseException) -> int | None:
+    """The exit code of an expected kind of error (reported as one message), ``None`` for an unexpected one."""
+    import configparser
+
+    from delphi_signals.errors import DelphiSignalsError, UnknownNameError, UnusableError, UsageError
     from delphi_signals.sources.errors import SourceVersionError
 
+    from .indicator import NotConfiguredError
+
+    kinds = ((SourceVersionError, "input_missing"), (UnknownNameError, "usage"), (UsageError, "usage"),
+             (NotConfiguredError, "usage"), (configparser.Error, "usage"), (UnusableError, "input_missing"),
+             (OSError, "input_missing"), (sqlalchemy.exc.DBAPIError, "input_missing"),
+             (DelphiSignalsError, "problems"))
+    return next((EXIT[name] for kind, name in kinds if isinstance(exc, kind)), None)
+
+
+def main(argv=None) -> int:
+    """Run one subcommand; its exit code is the table's (module docstring)."""
+    from delphi_signals.log import get_logger
+
+    from .console import configure
+
     args = parser().parse_args(argv)
+    if args.verbose and args.quiet:
+        print("delphi-signals: --verbose and --quiet exclude each other", file=sys.stderr)
+        return EXIT["usage"]
+    try:
+        configure(verbose=args.verbose, quiet=args.quiet, log_file=args.log_file)
+    except OSError as exc:
+        print(f"delphi-signals: --log-file: {exc}", file=sys.stderr)
+        return EXIT["usage"]
     try:
         return args.handler(args)
-    except SourceVersionError as exc:
-        print(f"delphi-signals: {exc}", file=sys.stderr)
-        return EXIT["input_missing"]
-    except UnknownNameError as exc:
-        print(f"delphi-signals: {exc}", file=sys.stderr)
-        return EXIT["usage"]
-    except FileNotFoundError as exc:
-        print(f"delphi-signals: {exc}", file=sys.stderr)
-        return EXIT["input_missing"]
-    except DelphiSignalsError as exc:
-        print(f"delphi-signals: {exc}", file=sys.stderr)
-        return EXIT["problems"]
+    except Exception as exc:
+        from .cli_checks import config_value_problem
+
+        code = _exit_code_of(exc)
+        if code is None and (problem := config_value_problem(exc)):
+            print(f"delphi-signals {args.command}: {problem}", file=sys.stderr)
+            return EXIT["usage"]
+        if code is None:
+            get_logger("delphi_signals.cli").exception("unexpected internal error", command=args.command)
+            print(f"delphi-signals: unexpected internal error ({type(exc).__name__}: {exc}); the traceback is in "
+                  "the log", file=sys.stderr)
+            return EXIT["unexpected"]
+        message = str(getattr(exc, "orig", None) or exc).splitlines()[0] if code != EXIT["usage"] else str(exc)
+        print(f"delphi-signals {args.command}: {message}", file=sys.stderr)
+        return code
 
 
 if __name__ == "__main__":

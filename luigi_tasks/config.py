@@ -45,8 +45,9 @@ class SourceConfig(luigi.Config):
     """Base of the per-source sections (``[jhu-csse]`` …): where the raw data comes from, what to export."""
 
     source = ""
-    base_url = luigi.Parameter(default="demo", description="'demo' for the offline simulation, else any fsspec "
-                               "URL or path (template) of the source's raw data")
+    base_url = luigi.OptionalParameter(default=None, description="'demo' for the offline simulation, else any "
+                                       "fsspec URL or path (template) of the source's raw data (default: the "
+                                       "indicator's params_defaults, else its demo)")
     export_start_date = luigi.OptionalParameter(default=None, description="first day to export (default: all)")
     export_end_date = luigi.OptionalParameter(default=None, description="last day to export (default: all)")
     allow_current = luigi.BoolParameter(default=False, description="label current data with a past issue date "

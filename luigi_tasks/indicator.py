@@ -15,6 +15,7 @@ from pathlib import Path
 import luigi
 
 from delphi_signals import atomic
+from delphi_signals.errors import InputError
 from delphi_signals.indicators.params import indicator_params
 from delphi_signals.indicators.registry import get_indicator
 from delphi_signals.io import parse_filename
@@ -26,19 +27,51 @@ from .config import DelphiSignals, source_config
 from .measure import peak_memory_mb
 
 
+class NotConfiguredError(InputError):
+    """A source that can run nowhere: no ``base_url`` anywhere and no offline demo."""
+
+
+def not_configured_hint(source: str) -> str:
+    """What an operator reads about a source that cannot run: ``not configured: set base_url in [<source>]``."""
+    return f"not configured: set base_url in [{source}]"
+
+
+def configured_base_url(source: str) -> str | None:
+    """Where ``source``'s raw data comes from: ``base_url`` in its ``luigi.cfg`` section, else in
+    ``<params_dir>/<source>.json`` or the indicator's ``params_defaults`` (``indicator.base_url``), else
+    ``"demo"`` when the indicator has an offline demo; ``None`` when it is configured nowhere.
+
+    ``"demo"`` for an indicator without a demo counts as not configured.
+    """
+    indicator = get_indicator(source)
+    url = source_config(source).base_url
+    if not url:
+        params = indicator_params(indicator.defaults, source=source, params_dir=DelphiSignals().params_dir)
+        url = (params.get("indicator") or {}).get("base_url") or ("demo" if indicator.demo is not None else None)
+    if url == "demo" and indicator.demo is None:
+        return None
+    return url
+
+
+def is_configured(source: str) -> bool:
+    """True when :func:`configured_base_url` finds where ``source``'s data comes from."""
+    return configured_base_url(source) is not None
+
+
 def base_url(source: str, date) -> str:
-    """The configured URL template, or the offline demo's files for ``date`` (written first) when it is ``demo``.
+    """The configured URL template (:func:`configured_base_url`), or the offline demo's files for ``date``
+    (written first) when it is ``demo``; :class:`NotConfiguredError` when the source can run nowhere.
 
     The demo files of a day live in ``<data_root>/demo/<source>/<YYYYMMDD>/``, named as the source's raw inputs,
     and are written only if one is missing.
     """
-    url = source_config(source).base_url
+    url = configured_base_url(source)
+    if url is None:
+        raise NotConfiguredError(f"{source} is {not_configured_hint(source)} of luigi.cfg (or indicator.base_url "
+                                 f"in its params); it has no offline demo")
     if url != "demo":
         return url
     indicator = get_indicator(source)
-    if indicator.demo is None:
-        raise luigi.parameter.ParameterException(
-            f"the offline demo does not cover {source}; set base_url in the [{source}] section of luigi.cfg")
     folder = DelphiSignals().layout().demo(source, date)
     if not all((folder / f"{raw}.{ext}").exists() for raw, ext in indicator.raw_inputs):
         indicator.demo(folder, date, seed=DelphiSignals().demo_seed)
@@ -52,16 +85,13 @@ def params_for(source: str, date, export_dir: Path | None = None) -> dict:
               "export_dir": None if export_dir is None else str(export_dir)}
     indicator = {"base_url": base_url(source, date), "export_start_date": config.export_start_date,
                  "export_end_date": config.export_end_date, "allow_current": config.allow_current or None}
-    return indicator_params(get_indicator(source).params_defaults, source=source, params_dir=settings.params_dir,
+    return indicator_params(get_indicator(source).defaults, source=source, params_dir=settings.params_dir,
                             common=common, indicator=indicator)
 
 
 def check_reproducible(source: str, date) -> list:
     """The versions a pull of ``date`` would fetch; :class:`SourceVersionError` if the source cannot give it."""
-    indicator = get_indicator(source)
-    if indicator.resolve_versions is None:
-        return []
-    return indicator.resolve_versions(params_for(source, date))
+    return get_indicator(source).versions(params_for(source, date))
 
 
 class SourceTask(luigi.Task):
@@ -85,7 +115,11 @@ class Pull(SourceTask):
 
     def run(self):
         self.set_status_message("fetching")
-        get_indicator(self.source).pull(params_for(self.source, self.date))
+        params = params_for(self.source, self.date)
+        indicator = get_indicator(self.source)
+        if indicator.resolve_versions is None:  # the default policy: a past issue of current data is refused
+            indicator.versions(params)
+        indicator.pull(params)
 
 
 def manifest(source: str, date, paths: list[Path], started: float) -> dict:

@@ -26,7 +26,8 @@ class NightlyConfig(luigi.Config):
         return "nightly"
 
     staleness_config = luigi.OptionalParameter(default=None, description="Sir Complains-a-lot JSON config "
-                                               "(upstream's params.json keys)")
+                                               "(upstream's params.json keys) over the indicators' own staleness "
+                                               "limits (optional)")
     slack_webhook_url = luigi.OptionalParameter(default=None, description="Slack incoming webhook for complaints")
     coverage_signals = luigi.OptionalParameter(default=None, description='JSON {"source": ["signal", ...]}; '
                                                "default: the catalogue's representative signals")
@@ -95,12 +96,13 @@ class Staleness(luigi.Task):
     def run(self):
         from delphi_signals.analytics.staleness import run_checks
 
+        from delphi_signals.indicators.registry import get_indicator, sources
+
         settings = NightlyConfig()
-        if not settings.staleness_config:
-            raise luigi.parameter.MissingParameterException(
-                "[nightly] staleness_config is not set: name the Sir Complains-a-lot JSON config in luigi.cfg")
+        limits = {source: get_indicator(source).defaults["staleness"] for source in sources()}
         report = _on_database(run_checks, settings.staleness_config, self.date,
-                              webhook_url=settings.slack_webhook_url)
+                              webhook_url=settings.slack_webhook_url, source_defaults=limits,
+                              report_path=self.output().path)
         text = Path(self.output().path).with_suffix(".txt")
         text.parent.mkdir(parents=True, exist_ok=True)
         text.write_text(report["text"])

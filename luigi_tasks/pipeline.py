@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import shlex
 import time
 import urllib.request
 
@@ -41,8 +42,22 @@ class PipelineConfig(luigi.Config):
 
 
 def daily_sources() -> list[str]:
+    """``[pipeline] sources``, else every registered indicator that can run here (a configured ``base_url`` or
+    an offline demo; see :func:`luigi_tasks.indicator.configured_base_url`)."""
+    from .indicator import is_configured
+
     configured = PipelineConfig().sources
-    return [s.strip() for s in configured.split(",") if s.strip()] if configured else registered_sources()
+    if configured:
+        return [s.strip() for s in configured.split(",") if s.strip()]
+    return [s for s in registered_sources() if is_configured(s)]
+
+
+def unconfigured_sources() -> list[str]:
+    """The registered indicators that can run nowhere here (no ``base_url``, no demo): the default run skips
+    them and says so."""
+    from .indicator import is_configured
+
+    return [s for s in registered_sources() if not is_configured(s)]
 
 
 def previous_issue(date: dt.date) -> dt.date | None:
@@ -90,24 +105,51 @@ def _task_succeeded(task) -> None:
 def _task_failed(task, exception) -> None:
     started = _STARTED.pop(task.task_id, None)
     LOG.error("task failed", task=task.task_id, error=f"{type(exception).__name__}: {exception}"[:2000],
+              rerun=rerun_command(task),
               peak_memory_mb=peak_memory_mb(),
               elapsed_seconds=None if started is None else round(time.perf_counter() - started, 3))
     from .nightly import NightlyConfig
 
     url = NightlyConfig().slack_webhook_url
     if url:
-        notify_failure(url, task.task_id, exception)
+        notify_failure(url, task, exception)
 
 
-def notify_failure(webhook_url: str, task_id: str, exception: BaseException, *, timeout: float = 10.0) -> bool:
-    """Post one Slack message about a failed task; ``False`` (and a log line) if the webhook cannot be reached."""
-    text = f":rotating_light: {task_id} failed: {type(exception).__name__}: {exception}"[:2900]
-    body = json.dumps({"text": text, "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]})
+def rerun_command(task: luigi.Task) -> str:
+    """The shell command that runs ``task`` again (and whatever it needs that is not done yet).
+
+    Examples
+    --------
+    >>> import datetime as dt
+    >>> from luigi_tasks import Export
+    >>> rerun_command(Export(source="hhs", date=dt.date(2020, 11, 30)))
+    'luigi --module luigi_tasks Export --source hhs --date 2020-11-30'
+    """
+    words = ["luigi", "--module", "luigi_tasks", task.task_family]
+    for name, value in task.to_str_params(only_significant=True).items():
+        if value not in ("", None):
+            words += [f"--{name.replace('_', '-')}", shlex.quote(value)]
+    return " ".join(words)
+
+
+def failure_notice(task: luigi.Task, exception: BaseException) -> dict:
+    """The webhook body about a failed task: the task, the error and the command that reruns it (Slack's
+    ``text`` and ``blocks``; the same facts as fields ``task``, ``error``, ``rerun``)."""
+    error = f"{type(exception).__name__}: {exception}"[:2000]
+    rerun = rerun_command(task)
+    text = f":rotating_light: {task.task_id} failed: {error}\nrerun: `{rerun}`"[:2900]
+    return {"text": text, "task": task.task_id, "error": error, "rerun": rerun,
+            "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]}
+
+
+def notify_failure(webhook_url: str, task: luigi.Task, exception: BaseException, *, timeout: float = 10.0) -> bool:
+    """Post :func:`failure_notice` to the webhook; ``False`` (and a log line) if it cannot be reached."""
+    body = json.dumps(failure_notice(task, exception))
     request = urllib.request.Request(webhook_url, data=body.encode(), method="POST",
                                      headers={"Content-Type": "application/json"})
     try:
         with urllib.request.urlopen(request, timeout=timeout):
             return True
     except OSError as exc:
-        LOG.warning("failure notice not delivered", task=task_id, error=str(exc))
+        LOG.warning("failure notice not delivered", task=task.task_id, error=str(exc))
         return False

@@ -14,8 +14,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import luigi
+import sqlalchemy
 
-from delphi_signals.errors import InputError, ValidationError
+from delphi_signals.errors import DelphiSignalsError, InputError, ValidationError
+from delphi_signals.log import get_logger
 from delphi_signals.validate import DatabaseReference, validate_export
 
 from .config import DelphiSignals
@@ -45,6 +47,28 @@ def reference_for(source: str, date, validation: dict) -> dict:
                      field="reference")
 
 
+def propose_faults(report, report_path: Path, validation: dict) -> list[int]:
+    """Propose faults from the report's blocking findings and chosen warnings in the configured database
+    (:func:`delphi_signals.faults.propose.propose_from_validation`); nothing is opened when none qualifies."""
+    from delphi_signals.epidata.schema import engine_for
+    from delphi_signals.faults.propose import propose_from, propose_from_validation, validation_proposals
+
+    if not validation_proposals(report, report_path, propose_from(validation)):
+        return []
+    url = DelphiSignals().database_url()
+    if url.startswith("sqlite:///"):
+        Path(url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
+    engine = engine_for(url)
+    try:
+        return propose_from_validation(engine, report, report_path, validation)
+    except (DelphiSignalsError, sqlalchemy.exc.SQLAlchemyError) as exc:  # a proposal never blocks a delivery
+        get_logger(__name__).error("faults not proposed", source=report.source, issue=str(report.issue_date),
+                                   error=str(exc)[:500])
+        return []
+    finally:
+        engine.dispose()
+
+
 class Validate(SourceTask):
     """Validate one issue's export of a source; errors (unless suppressed or dry run) fail the task."""
 
@@ -63,6 +87,7 @@ class Validate(SourceTask):
         validation = validation_params(self.source, self.date)
         report = validate_export(export_dir, source=self.source, issue_date=self.date, validation=validation,
                                  **reference_for(self.source, self.date, validation))
+        propose_faults(report, self._report_path(".failed.json" if report.blocking else ".json"), validation)
         if report.blocking:
             report.write(self._report_path(".failed.json"))
             raise ValidationError(f"{self.source} {self.date}: {len(report.unsuppressed_errors)} unsuppressed "

@@ -7,6 +7,12 @@ import os
 os.environ.setdefault("NUMBA_THREADING_LAYER", "workqueue")
 
 import pytest  # noqa: E402
+from hypothesis import settings  # noqa: E402
+
+# no test may depend on the machine's speed: Hypothesis's default 200 ms deadline per example fails property
+# tests on a loaded two-core machine, so the whole suite runs without one (explicit settings inherit this)
+settings.register_profile("no-deadline", deadline=None)
+settings.load_profile("no-deadline")
 
 from delphi_signals.testing import make_cube as _make_cube  # noqa: E402
 from delphi_signals.testing.databases import mariadb_database  # noqa: E402

@@ -113,3 +113,16 @@ def test_smoke_run_of_a_real_benchmark(tmp_path, monkeypatch, capsys):
     assert "byte-identical: True" in out.read_text() and "values exact: True" in out.read_text()
     (run,) = run_all.parse_runs(out.read_text()).values()
     assert run[0] == "csv" and run[2].startswith("`python benchmarks/bench_csv.py --geos 300") and run[4] == "0"
+
+
+def test_a_smoke_run_judges_no_speed_target(monkeypatch, tmp_path):
+    """Under ``--quick`` a missed target neither fails the benchmark nor appears in its recorded row."""
+    monkeypatch.delenv(results.QUICK_ENV, raising=False)
+    monkeypatch.setenv(results.RESULTS_ENV, str(tmp_path / "r.jsonl"))
+    assert results.target_met(2.7, 3.0) is False and results.target_met(3.0, 3.0) is True
+    assert results.target_met(float("nan"), 3.0) is False
+    assert results.record("csv", "read back", ours=1.0, baseline=2.7, unit="s", target=3.0)["met"] is False
+    monkeypatch.setenv(results.QUICK_ENV, "1")
+    assert results.target_met(2.7, 3.0) is True and results.target_met(9.0, 2.0, better="lower") is True
+    row = results.record("csv", "read back", ours=1.0, baseline=2.7, unit="s", target=3.0)
+    assert row["target"] is None and row["met"] is None

@@ -84,3 +84,52 @@ def test_nothing_yet(tmp_path):
     assert status_text(status).splitlines() == [
         f"{SOURCE:<16} no export · not validated · not delivered · nothing imported · nothing waiting",
         "no nightly report yet"]
+
+
+def test_a_source_that_is_not_configured_is_listed_with_its_remedy(tmp_path):
+    status = pipeline_status(tmp_path / "empty", None, [SOURCE, "other"], {"other": "not configured: set base_url in [other]"})
+    assert [s["not_configured"] for s in status["sources"]] == [None, "not configured: set base_url in [other]"]
+    assert status_text(status).splitlines()[:2] == [
+        f"{SOURCE:<16} no export · not validated · not delivered · nothing imported · nothing waiting",
+        f"{'other':<16} not configured: set base_url in [other]"]
+
+
+def test_both_ways_of_importing_count_the_same(engine, tmp_path):
+    """The pipeline's folder import and the hand import (file by file) give one notion of "imported"; an issue
+    with files loaded and files still waiting is imported in part (SQLite and MariaDB)."""
+    from delphi_signals.epidata.imported import handled_issues
+    from delphi_signals.epidata.importer import import_folder, import_receiving
+
+    root = DataRoot(tmp_path / "var")
+    rows = "geo_id,val,se,sample_size\nca,1,NA,NA\nny,2,NA,NA\n"
+    put(root.receiving("2020-11-29", SOURCE) / "20201128_state_a.csv", rows)
+    assert import_folder(root.path, engine, SOURCE, "2020-11-29")["files_ok"] == 1  # the pipeline's way
+    put(root.diff(SOURCE, "2020-11-30") / "_DELIVERED", json.dumps({"files": 2}))
+    put(root.receiving("2020-11-30", SOURCE) / "20201129_state_a.csv", rows)
+    assert import_receiving(root.path, engine, source=SOURCE)["files_ok"] == 1  # by hand, one file of two
+    put(root.receiving("2020-11-30", SOURCE) / "20201129_state_b.csv", rows)  # the one it did not get to
+    assert handled_issues(engine)[SOURCE] == {"2020-11-29": {"folder_marker": True, "files": 1},
+                                              "2020-11-30": {"folder_marker": False, "files": 1}}
+    (state,) = pipeline_status(root, engine, [SOURCE])["sources"]
+    assert state["imported"] == "2020-11-29" and state["waiting"] == ["2020-11-30"]
+    assert state["problems"] == [f"issue 2020-11-30 imported in part: 1 file(s) left in "
+                                 f"{root.receiving('2020-11-30', SOURCE)}"]
+    assert import_receiving(root.path, engine, source=SOURCE)["files_ok"] == 1
+    (state,) = pipeline_status(root, engine, [SOURCE])["sources"]
+    assert state["imported"] == "2020-11-30" and state["waiting"] == [] and state["problems"] == []
+
+
+def test_unreadable_manifests_and_reports_are_problems(setup):
+    root, engine = setup
+    put(root.export(SOURCE, "2020-11-30") / "_SUCCESS", '{"file_count": "twelve"}')
+    put(root.reports(SOURCE) / "20201130_validation.json", "[1, 2")
+    put(root.path / "reports" / "nightly" / "20201130" / "staleness.json", '{"complaints": 3}')
+    status = pipeline_status(root, engine, [SOURCE])
+    (state,) = status["sources"]
+    assert state["export"] == {"issue": "2020-11-30", "files": None}
+    assert state["problems"] == [
+        f"{root.export(SOURCE, '2020-11-30') / '_SUCCESS'} is not a valid manifest (no whole-number 'file_count')",
+        f"the validation report of issue 2020-11-30 in {root.reports(SOURCE)} cannot be read"]
+    assert status["problems"] == [f"{root.path / 'reports' / 'nightly' / '20201130' / 'staleness.json'} cannot be "
+                                  "read (TypeError: 'complaints' is not a list)"]
+    assert "PROBLEM nightly:" in status_text(status) and "None" not in status_text(status)

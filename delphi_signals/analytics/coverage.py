@@ -13,7 +13,8 @@ over the last ``days`` days before the run date (56, as upstream's signal dashbo
   (over every geo type), and the issue's row count.
 
 :func:`write_coverage` writes ``coverage.json`` and the plots ``coverage.png`` (fraction over time) and
-``latency.png`` (latency per signal and geo type).
+``latency.png`` (latency per signal and geo type), small multiples of one panel per source
+(:mod:`.coverage_plots`).
 """
 
 from __future__ import annotations
@@ -32,7 +33,8 @@ from ..errors import DatabaseError, InputError
 from ..geo import geo_values
 from ..log import get_logger
 from ..timeaxis import format_weeks, parse_weeks
-from .figures import save_png
+from .coverage_plots import coverage_figure, latency_figure
+from .figures import save_figure
 
 LOG = get_logger(__name__)
 WINDOW_DAYS = 56
@@ -110,7 +112,7 @@ def signal_coverage(conn, source: str, signal: str, run_date: dt.date, days: int
                                                                    signal_dim.c.signal == signal)).scalar()
     out = {"coverage": [], "latency": [], "reporting_lag": []}
     if key is None:
-        LOG.warning("signal not in the database", source=source, signal=signal)
+        LOG.info("signal not in the database", source=source, signal=signal)
         return out
     first = run_date - dt.timedelta(days=days - 1)
     params = {"key": key, "first_day": int(first.strftime("%Y%m%d")),
@@ -172,26 +174,7 @@ def write_coverage(report: dict, folder) -> dict[str, Path]:
     folder.mkdir(parents=True, exist_ok=True)
     paths = {"json": folder / "coverage.json", "coverage_png": folder / "coverage.png",
              "latency_png": folder / "latency.png"}
-    coverage = pd.DataFrame(report["coverage"])
-
-    def draw_coverage(ax):
-        if not coverage.empty:
-            for (source, signal, geo_type), part in coverage.dropna(subset=["fraction"]).groupby(
-                    ["source", "signal", "geo_type"]):
-                times = [_last_day(int(t), tt) for t, tt in zip(part["time_value"], part["time_type"])]
-                ax.plot(times, part["fraction"], marker=".", label=f"{source}:{signal} ({geo_type})")
-            ax.legend(fontsize="small")
-        ax.set_ylim(0, 1.05)
-        ax.set_ylabel("fraction of expected regions")
-        ax.set_title(f"Coverage, last {report['days']} days to {report['run_date']}")
-
-    def draw_latency(ax):
-        labels = [f"{r['source']}:{r['signal']} ({r['geo_type']})" for r in report["latency"]]
-        ax.barh(labels, [r["latency_days"] for r in report["latency"]])
-        ax.set_xlabel("days since the newest time value")
-        ax.set_title(f"Latency on {report['run_date']}")
-
-    save_png(paths["coverage_png"], draw_coverage)
-    save_png(paths["latency_png"], draw_latency)
+    save_figure(paths["coverage_png"], coverage_figure(report))
+    save_figure(paths["latency_png"], latency_figure(report))
     atomic.write_text(paths["json"], json.dumps(report, indent=1), durable=False)
     return paths

@@ -16,15 +16,26 @@ from pathlib import Path
 from .. import atomic
 
 
-def save_png(path, draw, *, figsize=(9, 4.5)) -> Path:
-    """Call ``draw(ax)`` on a new figure's axes and write it to ``path`` atomically; return the path."""
+def new_figure(width: float, height: float):
+    """A constrained-layout figure on its own Agg canvas (no pyplot state, no display needed)."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    path = Path(path)
-    figure = Figure(figsize=figsize, layout="constrained")
+    figure = Figure(figsize=(width, height), layout="constrained")
     FigureCanvasAgg(figure)
-    draw(figure.add_subplot())
+    return figure
+
+
+def save_figure(path, figure) -> Path:
+    """Write ``figure`` to ``path`` as a PNG (100 dpi), atomically; return the path."""
+    path = Path(path)
     with atomic.writing(path, "wb", durable=False) as handle:
         figure.savefig(handle, format="png", dpi=100)
     return path
+
+
+def save_png(path, draw, *, figsize=(9, 4.5)) -> Path:
+    """Call ``draw(ax)`` on a new figure's axes and write it to ``path`` atomically; return the path."""
+    figure = new_figure(*figsize)
+    draw(figure.add_subplot())
+    return save_figure(path, figure)

@@ -96,13 +96,45 @@ def load_config(path) -> dict:
     >>> load_config(path)["sources"]["jhu-csse"]
     {'max_age': 2, 'max_gap': 1, 'gap_window': 7, 'maintainers': [], 'retired-signals': []}
     """
+    return check_config(read_config(path), Path(path))
+
+
+def read_config(path) -> dict:
+    """The JSON object of a config file, unchecked; :class:`InputError` naming the file (and line)."""
     where = Path(path)
     try:
-        raw = json.loads(where.read_text())
+        return json.loads(where.read_text())
     except OSError as exc:
         raise InputError(f"cannot read the config: {exc.strerror}", file=where) from None
     except json.JSONDecodeError as exc:
         raise InputError(f"not JSON: {exc.msg}", file=where, line=exc.lineno) from None
+
+
+def merged_config(source_defaults: dict, overrides: dict | None = None, where=None) -> dict:
+    """A checked config from each source's own limits, with ``overrides`` (a config file's object) over them.
+
+    ``source_defaults`` maps each source to its settings (an indicator's ``staleness`` declaration); the
+    overrides' top-level keys replace, and each of their sources' settings update that source's (a source
+    only in the overrides is checked too). Every source of ``source_defaults`` is monitored.
+
+    Examples
+    --------
+    >>> config = merged_config({"a": {"max_age": 2}, "b": {"max_age": 9}}, {"grace": 1, "sources": {"a": {"max_age": 5}}})
+    >>> config["grace"], config["sources"]["a"]["max_age"], config["sources"]["b"]["max_age"]
+    (1, 5, 9)
+    """
+    raw = {"grace": 0, "sources": {source: dict(settings) for source, settings in source_defaults.items()}}
+    overrides = overrides or {}
+    if not isinstance(overrides, dict):
+        raise InputError("the config must be a JSON object", file=where)
+    for key, value in overrides.items():
+        if key != "sources" or not isinstance(value, dict):
+            raw[key] = value
+            continue
+        for source, settings in value.items():
+            mine = raw["sources"].get(source)
+            raw["sources"][source] = {**mine, **settings} if isinstance(mine, dict) and isinstance(settings, dict) \
+                else settings
     return check_config(raw, where)
 
 
@@ -205,7 +237,7 @@ def check_source(engine: sa.engine.Engine, source: str, settings: dict, run_date
         checked.append({"source": source, "signal": row.signal, "time_type": row.time_type,
                         "geo_type": row.geo_type, "newest_time_value": int(row.newest),
                         "age_days": age, "gap": gap, "dates_in_window": [d.strftime("%Y-%m-%d") for d in ends]})
-        LOG.info("Signal lag", source=source, signal=row.signal, geo_type=row.geo_type, current_lag_in_days=age,
+        LOG.debug("Signal lag", source=source, signal=row.signal, geo_type=row.geo_type, current_lag_in_days=age,
                  lag_calculated_from_api=False)
         last_updated = last_day.isoformat()
         if age > settings["max_age"] + grace:
@@ -310,14 +342,27 @@ def post_to_slack(webhook_url: str, complaints, *, timeout: float = 30.0) -> int
     return sent
 
 
-def run_checks(engine: sa.engine.Engine, config_path, run_date, *, webhook_url: str | None = None) -> dict:
+def run_checks(engine: sa.engine.Engine, config_path, run_date, *, webhook_url: str | None = None,
+               source_defaults: dict | None = None, faults: bool = True, report_path=None) -> dict:
     """Load the config, check every source, post the complaints to Slack when a webhook URL is given.
 
-    The webhook is ``webhook_url``, else the config's ``slack_webhook_url``; the report's
-    ``slack_messages_sent`` says how many messages went out (0 without a webhook or without complaints).
+    ``source_defaults`` (source → settings, the indicators' ``staleness`` declarations) come first and the
+    file at ``config_path`` (optional then) overrides them (:func:`merged_config`). The webhook is
+    ``webhook_url``, else the config's ``slack_webhook_url``; the report's ``slack_messages_sent`` says how
+    many messages went out (0 without a webhook or without complaints). With ``faults`` (default), open outage
+    faults silence the complaints they cover (listed under ``silenced``) and every other complaint proposes an
+    outage fault linked to ``report_path`` (:func:`delphi_signals.faults.propose.silence_and_propose`).
     """
-    config = load_config(config_path)
+    if source_defaults is None:
+        config = load_config(config_path)
+    else:
+        overrides = read_config(config_path) if config_path else None
+        config = merged_config(source_defaults, overrides, Path(config_path) if config_path else None)
     report = check_all(engine, config, run_date)
+    if faults:
+        from ..faults.propose import silence_and_propose
+
+        silence_and_propose(engine, report, pd.Timestamp(run_date).date().isoformat(), report_path)
     webhook_url = webhook_url or config.get("slack_webhook_url")
     report["slack_messages_sent"] = post_to_slack(webhook_url, report["complaints"]) \
         if webhook_url and report["complaints"] else 0

@@ -25,6 +25,8 @@ import sqlalchemy as sa
 from fastapi import FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response, StreamingResponse
+from starlette.background import BackgroundTask
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..analytics.coverage import WINDOW_DAYS, signal_coverage
@@ -33,7 +35,9 @@ from ..epidata import Epidata
 from ..epidata.schema import covidcast_meta_cache, create_schema, engine_for, signal_dim
 from ..errors import InputError
 from ..log import get_logger
-from .params import _NAME, ApiError, CovidcastQuery, parse_covidcast, parse_meta, parse_time_list
+from .faults import add_fault_routes, is_fault_path, parse_api_keys, row_faults
+from .params import (_GEO_VALUE, _NAME, GEO_TYPES, MAX_LAG, ApiError, CovidcastQuery, _time_int, bounded_int,
+                     parse_covidcast, parse_meta, parse_time_list)
 from .sql import COLUMNS, covidcast_statement
 
 LOG = get_logger("delphi_signals.api")
@@ -50,12 +54,13 @@ class Settings:
     """Server limits and access control.
 
     ``api_keys`` maps a key to its requests per minute; when it is empty every request is anonymous and
-    unlimited.
+    unlimited. ``key_roles`` maps a key to its roles (``write``: may change the fault record).
     """
 
     max_results: int = MAX_RESULTS
     compat_max_results: int = COMPAT_MAX_RESULTS
     api_keys: dict[str, int] = field(default_factory=dict)
+    key_roles: dict[str, frozenset] = field(default_factory=dict)
     signal_cache_seconds: float = 30.0
 
 
@@ -132,10 +137,15 @@ def _respond_error(message: str, fmt: str, status: int = 400) -> Response:
     return JSONResponse(_error_body(message), status_code=status)
 
 
-def _row_dicts(rows, fields: tuple[str, ...]):
+def _row_dicts(rows, fields: tuple[str, ...], annotate=None):
     index = {name: i for i, name in enumerate(COLUMNS)}
     picks = [(name, index.get(name)) for name in fields]
-    return [{name: (None if i is None else row[i]) for name, i in picks} for row in rows]
+    dicts = [{name: (None if i is None else row[i]) for name, i in picks} for row in rows]
+    if annotate is not None:  # fault_ids, asked for in fields
+        at = [index[name] for name in ("signal", "geo_value", "time_value", "issue")]
+        for d, row in zip(dicts, rows):
+            d["fault_ids"] = annotate(*(row[i] for i in at))
+    return dicts
 
 
 def _csv_cell(value) -> str:
@@ -170,7 +180,7 @@ def create_app(db_url: str, settings: Settings | None = None) -> FastAPI:
                                     status_code=414)
         elif int(request.headers.get("content-length") or 0) > MAX_BODY_BYTES:
             response = JSONResponse(_error_body(f"request body over {MAX_BODY_BYTES} bytes"), status_code=413)
-        elif settings.api_keys and not _authorized(request, settings, server):
+        elif settings.api_keys and not is_fault_path(request.url.path) and not _authorized(request, settings, server):
             key = _api_key(request)
             status = 401 if key not in settings.api_keys else 429
             response = JSONResponse(_error_body("missing or unknown API key" if status == 401 else
@@ -202,7 +212,7 @@ def create_app(db_url: str, settings: Settings | None = None) -> FastAPI:
             params.update({k: v for k, v in form.items() if isinstance(v, str)})
         return params
 
-    def _covidcast(params: dict, request: Request, *, compat: bool) -> Response:
+    async def _covidcast(params: dict, request: Request, *, compat: bool) -> Response:
         started = time.perf_counter()
         fmt = (params.get("format") or "classic").lower()
         try:
@@ -212,11 +222,18 @@ def create_app(db_url: str, settings: Settings | None = None) -> FastAPI:
             return _respond_error(str(exc), fmt if fmt in ("json", "csv", "jsonl") else "classic")
         limit = settings.compat_max_results if compat else settings.max_results
         statement, bound = covidcast_statement(query, keys, limit + 1, compat=compat)
-        stream = _stream(server.engine, statement, bound, query, limit, request, started)
+        annotate = row_faults(server.engine, query) if "fault_ids" in query.fields else None
+        try:  # the first batch before the status line: a query the database refuses is an error, not 200 and []
+            rows = await run_in_threadpool(_OpenRows, server.engine, statement, bound)
+        except sa.exc.SQLAlchemyError as exc:
+            LOG.error("query failed", route=request.url.path, error=type(exc).__name__,
+                      detail=str(getattr(exc, "orig", exc))[:200])
+            return _respond_error("the database could not run this query", query.format, status=500)
+        stream = _stream(rows, query, limit, request, started, annotate)
         media = {"classic": "application/json", "json": "application/json", "csv": "text/csv",
                  "jsonl": "application/x-ndjson"}[query.format]
         headers = {"Content-Disposition": "attachment; filename=epidata.csv"} if query.format == "csv" else {}
-        return StreamingResponse(stream, media_type=media, headers=headers)
+        return StreamingResponse(stream, media_type=media, headers=headers, background=BackgroundTask(rows.close))
 
     @app.get("/epidata/covidcast/", summary="COVIDcast signals (GET)")
     async def covidcast_get(
@@ -236,17 +253,17 @@ def create_app(db_url: str, settings: Settings | None = None) -> FastAPI:
         format: str | None = Query(None, description="classic (default), json, csv or jsonl"),
         fields: str | None = Query(None, description="fields to include, or -field to exclude"),
     ):
-        return _covidcast(dict(request.query_params), request, compat=False)
+        return await _covidcast(dict(request.query_params), request, compat=False)
 
     @app.post("/epidata/covidcast/", summary="COVIDcast signals (POST, form-encoded, same parameters as GET)")
     async def covidcast_post(request: Request):
-        return _covidcast(await _all_params(request), request, compat=False)
+        return await _covidcast(await _all_params(request), request, compat=False)
 
     async def _api_php(request: Request):
         params = await _all_params(request)
         endpoint = params.pop("endpoint", None) or params.pop("source", None)
         if endpoint == "covidcast":
-            return _covidcast(params, request, compat=True)
+            return await _covidcast(params, request, compat=True)
         if endpoint == "covidcast_meta":
             return _meta(params)
         return _respond_error(f"endpoint {str(endpoint)[:40]!r} is not served here; use covidcast or "
@@ -314,9 +331,9 @@ def create_app(db_url: str, settings: Settings | None = None) -> FastAPI:
 
         def compute(source, signal):
             run_date = _date_param(params.get("date")) or dt.date.today()
-            days = int(params["days"]) if str(params.get("days") or "").isdigit() else WINDOW_DAYS
+            days = bounded_int(params, "days", WINDOW_DAYS, 1, 3650)
             with server.engine.connect() as conn:
-                return signal_coverage(conn, source, signal, run_date, days=min(days, 3650))["coverage"]
+                return signal_coverage(conn, source, signal, run_date, days=days)["coverage"]
 
         return _analytics(params, compute)
 
@@ -334,10 +351,16 @@ def create_app(db_url: str, settings: Settings | None = None) -> FastAPI:
 
         def compute(source, signal):
             time_type = (params.get("time_type") or "day").lower()
+            if time_type not in ("day", "week"):
+                raise ApiError(f"time_type {time_type[:20]!r} is not day or week")
             geo_type = _required_param(params, "geo_type").lower()
+            if geo_type not in GEO_TYPES:
+                raise ApiError(f"geo_type {geo_type[:20]!r} is not one of {', '.join(GEO_TYPES)}")
             geo_value = _required_param(params, "geo_value").lower()
+            if not _GEO_VALUE.match(geo_value):
+                raise ApiError(f"geo_value {geo_value[:20]!r} is not a geo id")
             first, last = _issue_range(params, time_type)
-            anchor = int(params["anchor_lag"]) if str(params.get("anchor_lag") or "").isdigit() else 60
+            anchor = bounded_int(params, "anchor_lag", 60, 0, MAX_LAG)
             cube = Epidata(server.engine).fetch(source, signal, geo_type, geo_values=[geo_value],
                                                 time_type=time_type, issues=(first, last))
             if "issue" not in cube.dims:  # a single issue in the range: nothing was revised
@@ -362,6 +385,7 @@ def create_app(db_url: str, settings: Settings | None = None) -> FastAPI:
     ):
         return _meta(dict(request.query_params))
 
+    add_fault_routes(app, server, settings)
     return app
 
 
@@ -385,10 +409,8 @@ def _name_param(params: dict, *names: str) -> str:
 def _date_param(text) -> dt.date | None:
     if not text:
         return None
-    try:
-        return dt.datetime.strptime(str(text), "%Y%m%d").date()
-    except ValueError:
-        raise ApiError(f"date {str(text)[:20]!r} is not a YYYYMMDD day") from None
+    day = _time_int(str(text).strip(), "day", "date")
+    return dt.date(day // 10000, day // 100 % 100, day % 100)
 
 
 def _issue_range(params: dict, time_type: str) -> tuple[int, int]:
@@ -412,8 +434,33 @@ def _authorized(request: Request, settings: Settings, server: _Server) -> bool:
     return server.limiter.allow(key, settings.api_keys[key])
 
 
-def _stream(engine, statement, bound: dict, query: CovidcastQuery, limit: int, request: Request, started: float):
-    """Yield the response body: rows from a server-side cursor, in batches, in the query's format."""
+class _OpenRows:
+    """A query running on a server-side cursor, its first batch already fetched (so the database's refusal
+    comes before any byte of the answer); iterate for the batches, then :meth:`close`."""
+
+    def __init__(self, engine, statement, bound: dict):
+        self.conn = engine.connect()
+        try:
+            result = self.conn.execution_options(stream_results=True, yield_per=BATCH_ROWS).execute(statement, bound)
+            self.batches = result.partitions(BATCH_ROWS)
+            self.first = next(self.batches, [])
+        except BaseException:
+            self.conn.close()
+            raise
+
+    def __iter__(self):
+        yield self.first
+        yield from self.batches
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+def _stream(rows: _OpenRows, query: CovidcastQuery, limit: int, request: Request, started: float, annotate=None):
+    """Yield the response body: the rows in batches, in the query's format (``annotate``: the ``fault_ids`` of
+    a row, when ``fields`` asks for them). A failure after the first byte ends a classic answer with
+    ``result -1``; in the other formats it breaks the connection off, so a client sees an incomplete answer
+    rather than a short one that looks complete."""
     fmt, fields = query.format, query.fields
     count = 0
     status = "ok"
@@ -424,23 +471,21 @@ def _stream(engine, statement, bound: dict, query: CovidcastQuery, limit: int, r
             yield b"["
         elif fmt == "csv":
             yield (",".join(fields) + "\n").encode()
-        with engine.connect() as conn:
-            result = conn.execution_options(stream_results=True, yield_per=BATCH_ROWS).execute(statement, bound)
-            for batch in result.partitions(BATCH_ROWS):
-                room = limit - count
-                rows = _row_dicts(batch[:room], fields)
-                if rows:
-                    if fmt in ("classic", "json"):
-                        body = orjson.dumps(rows)[1:-1]
-                        yield (b"," if count else b"") + body
-                    elif fmt == "jsonl":
-                        yield b"".join(orjson.dumps(r) + b"\n" for r in rows)
-                    else:
-                        yield "".join(",".join(_csv_cell(r[f]) for f in fields) + "\n" for r in rows).encode()
-                count += len(rows)
-                if len(batch) > room:
-                    status = "truncated"
-                    break
+        for batch in rows:
+            room = limit - count
+            picked = _row_dicts(batch[:room], fields, annotate)
+            if picked:
+                if fmt in ("classic", "json"):
+                    body = orjson.dumps(picked)[1:-1]
+                    yield (b"," if count else b"") + body
+                elif fmt == "jsonl":
+                    yield b"".join(orjson.dumps(r) + b"\n" for r in picked)
+                else:
+                    yield "".join(",".join(_csv_cell(r[f]) for f in fields) + "\n" for r in picked).encode()
+            count += len(picked)
+            if len(batch) > room:
+                status = "truncated"
+                break
         if fmt == "classic":
             if status == "truncated":
                 yield b'],"result":2,"message":"too many results, data truncated"}'
@@ -453,11 +498,11 @@ def _stream(engine, statement, bound: dict, query: CovidcastQuery, limit: int, r
     except Exception as exc:  # the status line is gone: close the body with an error the client can read
         status = "error"
         LOG.error("stream failed", error=type(exc).__name__, rows=count)
-        if fmt == "classic":
-            yield b'],"result":-1,"message":"error while reading rows"}'
-        elif fmt == "json":
-            yield b"]"
+        if fmt != "classic":
+            raise
+        yield b'],"result":-1,"message":"error while reading rows"}'
     finally:
+        rows.close()
         LOG.info("request", route=request.url.path, method=request.method,
                  params_hash=_params_hash(dict(request.query_params)), status=200, rows=count, outcome=status,
                  ms=round((time.perf_counter() - started) * 1000, 1))
@@ -466,10 +511,11 @@ def _stream(engine, statement, bound: dict, query: CovidcastQuery, limit: int, r
 def app_from_env() -> FastAPI:
     """The app over ``$DELPHI_SIGNALS_API_DB`` (for uvicorn ``--factory`` and gunicorn workers).
 
-    ``$DELPHI_SIGNALS_API_KEYS`` may hold a JSON object ``{"key": requests_per_minute}``.
+    ``$DELPHI_SIGNALS_API_KEYS`` may hold a JSON object ``{"key": requests_per_minute}`` or, for a key with
+    roles, ``{"key": {"rpm": 60, "roles": ["write"]}}`` (see :func:`delphi_signals.api.faults.parse_api_keys`).
     """
     url = os.environ.get(DB_ENV)
     if not url:
         raise ApiError(f"set ${DB_ENV} to the database URL")
-    keys = json.loads(os.environ.get("DELPHI_SIGNALS_API_KEYS") or "{}")
-    return create_app(url, Settings(api_keys={str(k): int(v) for k, v in keys.items()}))
+    rates, roles = parse_api_keys(os.environ.get("DELPHI_SIGNALS_API_KEYS") or "{}")
+    return create_app(url, Settings(api_keys=rates, key_roles=roles))

@@ -30,11 +30,21 @@ GEO_TYPES = ("county", "state", "msa", "hrr", "hhs", "nation", "zip", "dma", "hs
 ROW_FIELDS = ("geo_value", "signal", "source", "geo_type", "time_type", "time_value", "direction", "issue", "lag",
               "missing_value", "missing_stderr", "missing_sample_size", "value", "stderr", "sample_size")
 COMPAT_FIELDS = tuple(f for f in ROW_FIELDS if f not in ("source", "geo_type", "time_type"))
+ON_REQUEST_FIELDS = ("fault_ids",)
+"""Fields a ``covidcast`` answer holds only when ``fields`` names them (so the official clients see the rows they
+expect): ``fault_ids``, the comma-separated ids of the confirmed faults covering the row."""
 META_FIELDS = ("data_source", "signal", "time_type", "geo_type", "min_time", "max_time", "num_locations",
                "min_value", "max_value", "mean_value", "stdev_value", "last_update", "max_issue", "min_issue",
                "min_lag", "max_lag")
 MAX_LIST_ITEMS = 5_000
 """The most items one list parameter (signals, geo values, time values, issues) may hold."""
+YEARS = (1900, 2199)
+"""Time values, issues and dates outside these years are refused (the date arithmetic's own range is narrower
+than what eight digits can say)."""
+MAX_LAG = 36_500
+"""The largest ``lag`` or ``anchor_lag`` (days or weeks) a request may give."""
+_TIME = r"[0-9]{4}-[0-9]{2}-[0-9]{2}|[0-9]+"
+_TIME_RANGE = re.compile(rf"({_TIME})(?:--|-|:)({_TIME})")
 _NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_\-.]{0,63}$")
 _GEO_VALUE = re.compile(r"^[A-Za-z0-9]{1,12}$")
 
@@ -90,11 +100,13 @@ def _name(value: str, what: str) -> str:
 
 
 def _time_int(text: str, time_type: str, what: str) -> int:
-    digits = text.replace("-", "") if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text) else text
+    digits = text.replace("-", "") if re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", text) else text
     want = 8 if time_type == "day" else 6
-    if not digits.isdigit() or len(digits) != want:
+    if not re.fullmatch(r"[0-9]+", digits) or len(digits) != want:
         form = "YYYYMMDD or YYYY-MM-DD" if time_type == "day" else "YYYYWW"
         raise ApiError(f"{what}: {text[:40]!r} is not a {form} value")
+    if not YEARS[0] <= int(digits[:4]) <= YEARS[1]:
+        raise ApiError(f"{what}: {text[:40]!r} is outside the years {YEARS[0]}..{YEARS[1]}")
     try:
         (parse_days if time_type == "day" else parse_weeks)([int(digits)])
     except InputError as exc:
@@ -103,12 +115,15 @@ def _time_int(text: str, time_type: str, what: str) -> int:
 
 
 def parse_time_list(text: str, time_type: str, what: str) -> list[tuple[int, int]] | None:
-    """``a,b-c,*`` as merged inclusive ranges of ``YYYYMMDD``/``YYYYWW`` ints; ``*`` is ``None`` (all).
+    """``a,b-c,*`` as merged inclusive ranges of ``YYYYMMDD``/``YYYYWW`` ints; ``*`` is ``None`` (all). A range
+    is ``a-b``, ``a:b`` or ``a--b``; days may be written ``YYYY-MM-DD``.
 
     Examples
     --------
     >>> parse_time_list("20200105,20200101-20200103,20200104", "day", "time_values")
     [(20200101, 20200105)]
+    >>> parse_time_list("2020-11-01--2020-11-05,2020-11-07-2020-11-08", "day", "time_values")
+    [(20201101, 20201105), (20201107, 20201108)]
     >>> parse_time_list("202001-202003", "week", "time_values")
     [(202001, 202003)]
     """
@@ -117,8 +132,8 @@ def parse_time_list(text: str, time_type: str, what: str) -> list[tuple[int, int
         return None
     ranges = []
     for item in _items(text, what):
-        if "--" in item or re.fullmatch(r"\d+[-:]\d+", item):
-            first, last = re.split(r"--|[-:]", item, maxsplit=1)
+        if match := _TIME_RANGE.fullmatch(item):
+            first, last = match.groups()
             a, b = _time_int(first, time_type, what), _time_int(last, time_type, what)
             if a > b:
                 raise ApiError(f"{what}: range {item!r} is inverted")
@@ -145,17 +160,38 @@ def _merge(ranges: list[tuple[int, int]], time_type: str) -> list[tuple[int, int
     return [(a, b) for a, b in merged]
 
 
-def _fields(text: str | None, allowed: tuple[str, ...]) -> tuple[str, ...]:
+def _fields(text: str | None, allowed: tuple[str, ...], on_request: tuple[str, ...] = ()) -> tuple[str, ...]:
     if not text:
         return allowed
     items = _items(text, "fields")
     include = [f for f in items if not f.startswith("-")]
     exclude = {f[1:] for f in items if f.startswith("-")}
-    unknown = [f for f in include + sorted(exclude) if f not in allowed]
+    known = allowed + on_request
+    unknown = [f for f in include + sorted(exclude) if f not in known]
     if unknown:
-        raise ApiError(f"fields: unknown field(s) {', '.join(unknown[:5])}; known: {', '.join(allowed)}")
-    base = [f for f in allowed if f in include] if include else list(allowed)
+        raise ApiError(f"fields: unknown field(s) {', '.join(unknown[:5])}; known: {', '.join(known)}")
+    base = [f for f in known if f in include] if include else list(allowed)
     return tuple(f for f in base if f not in exclude)
+
+
+def bounded_int(params: dict, name: str, default: int, low: int, high: int) -> int:
+    """The whole-number parameter ``name`` (``default`` when absent), refused outside ``low..high``.
+
+    Examples
+    --------
+    >>> bounded_int({"days": "7"}, "days", 56, 1, 3650), bounded_int({}, "days", 56, 1, 3650)
+    (7, 56)
+    >>> bounded_int({"days": "99999999999999999999"}, "days", 56, 1, 3650)
+    Traceback (most recent call last):
+    ...
+    delphi_signals.api.params.ApiError: days '99999999999999999999' is not a whole number in 1..3650
+    """
+    text = str(params.get(name) or "").strip()
+    if not text:
+        return default
+    if not re.fullmatch(r"[0-9]{1,9}", text) or not low <= int(text) <= high:
+        raise ApiError(f"{name} {text[:24]!r} is not a whole number in {low}..{high}")
+    return int(text)
 
 
 def parse_format(params: dict) -> str:
@@ -194,13 +230,10 @@ def parse_covidcast(params: dict, *, compat: bool = False) -> CovidcastQuery:
         issues = parse_time_list(str(params["issues"]), time_type, "issues")
         all_issues = issues is None
     if params.get("lag") not in (None, ""):
-        text = str(params["lag"]).strip()
-        if not re.fullmatch(r"\d{1,5}", text):
-            raise ApiError(f"lag {text[:20]!r} is not a non-negative integer")
-        lag = int(text)
+        lag = bounded_int(params, "lag", 0, 0, MAX_LAG)
     if as_of is not None and (issues is not None or all_issues or lag is not None):
         raise ApiError("as_of cannot be combined with issues or lag")
-    fields = _fields(params.get("fields"), COMPAT_FIELDS if compat else ROW_FIELDS)
+    fields = _fields(params.get("fields"), COMPAT_FIELDS if compat else ROW_FIELDS, ON_REQUEST_FIELDS)
     return CovidcastQuery(source, signals, time_type, geo_type, time_ranges, geo_values, as_of, issues, all_issues,
                           lag, fmt, fields)
 
@@ -221,6 +254,12 @@ def parse_meta(params: dict) -> MetaQuery:
     fmt = parse_format(params)
     time_types = set(_items(params["time_types"], "time_types")) if params.get("time_types") else None
     geo_types = set(_items(params["geo_types"], "geo_types")) if params.get("geo_types") else None
+    if time_types and not time_types <= {"day", "week"}:
+        raise ApiError(f"time_types: {', '.join(sorted(t[:20] for t in time_types - {'day', 'week'}))!r} is not day "
+                       "or week")
+    if geo_types and not geo_types <= set(GEO_TYPES):
+        bad = ", ".join(sorted(g[:20] for g in geo_types - set(GEO_TYPES)))
+        raise ApiError(f"geo_types: {bad!r} is not one of {', '.join(GEO_TYPES)}")
     signals = None
     if params.get("signals"):
         signals = []

@@ -16,7 +16,9 @@ bugs fixed):
   columns are ignored;
 * rows: as many fields as the header; geo ids by geo type (5-digit county 01000..80000, hrr 1..500, msa
   10000..99999, dma 450..950, two-letter state and nation, hhs 1..10, hsa_nci up to 3 digits or 1022);
-  a geo id once per file (after lower-casing and ``"012"`` → ``"12"``); numbers in plain decimal or
+  a geo id once per file (after lower-casing and ``"012"`` → ``"12"``); at the levels with geography tables
+  (county, state, msa, hrr, hhs, nation) only the regions the tables know (so ``zz`` is no state and ``ca`` no
+  nation); numbers in plain decimal or
   scientific notation, ``NA``/``nan``/``none``/empty meaning missing, anything non-finite (``inf``,
   ``Infinity``, ``1e999``) an error; ``se`` and ``sample_size`` not negative; missing codes 0..5 (a code
   that is absent, empty, unparsable or ``-1`` counts as not given), then made consistent by
@@ -31,6 +33,7 @@ import hashlib
 import math
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -155,6 +158,33 @@ def check_geo_ids(ids, geo_type: str) -> tuple[np.ndarray, np.ndarray]:
     return out, ~good
 
 
+_TABLE_LEVELS = ("county", "state", "msa", "hrr", "hhs", "nation")
+
+
+@lru_cache(maxsize=None)
+def _known_regions(geo_type: str) -> frozenset:
+    from ..geo.tables import geo_values
+
+    return frozenset(geo_values(geo_type).tolist())
+
+
+def unknown_regions(ids, geo_type: str) -> np.ndarray:
+    """Which normalised geo ids (of :func:`check_geo_ids`) the geography tables do not know at ``geo_type``;
+    none at a level without tables (``dma``, ``hsa_nci``).
+
+    Examples
+    --------
+    >>> unknown_regions(["ca", "zz", "us"], "state").tolist()
+    [False, True, True]
+    >>> unknown_regions(["us", "ca"], "nation").tolist()
+    [False, True]
+    """
+    if geo_type not in _TABLE_LEVELS:
+        return np.zeros(len(ids), dtype=bool)
+    known = _known_regions(geo_type)
+    return np.fromiter((geo_id not in known for geo_id in ids), dtype=bool, count=len(ids))
+
+
 def _quantity(token: str):
     """``(value, problem)`` for a ``val``/``se``/``sample_size`` field."""
     if token.lower() in _MISSING_TOKENS:
@@ -240,7 +270,7 @@ def _fast_geo(keys: np.ndarray, geo_type: str) -> np.ndarray | None:
         else:
             return None
         normal = values
-    if len(np.unique(normal)) != len(normal):
+    if len(np.unique(normal)) != len(normal) or unknown_regions(ids, geo_type).any():
         return None
     return ids
 
@@ -307,11 +337,16 @@ def _read_careful(data: bytes, targets: np.ndarray, geo_type: str, errors: _Erro
             codes.append(row_c)
             lines.append(number)
     ids, bad = check_geo_ids(geo, geo_type)
+    unknown = unknown_regions(ids, geo_type) & ~bad
     first_line = {}
     keep = np.ones(len(ids), dtype=bool)
     for i, (geo_id, line) in enumerate(zip(ids.tolist(), lines)):
         if bad[i]:
             errors.add(f"not a {geo_type} geo id", line=line, field="geo_id", value=geo[i])
+            keep[i] = False
+        elif unknown[i]:
+            errors.add(f"not a known {geo_type} (not in the geography tables): {geo[i][:_SHOWN_CHARS]!r}", line=line,
+                       field="geo_id", value=geo[i])
             keep[i] = False
         elif geo_id in first_line:
             errors.add(f"geo_id repeated (first on line {first_line[geo_id]})", line=line, field="geo_id",

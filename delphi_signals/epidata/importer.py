@@ -47,7 +47,7 @@ from ..log import get_logger, progress
 from . import schema, store
 from .filecheck import MAX_ERRORS, SOURCE_NAME, CheckedFile, check_file
 
-ISSUE_FOLDER = re.compile(r"issue_(\d{8})", re.IGNORECASE)
+ISSUE_FOLDER = re.compile(r"issue_([0-9]{8})", re.IGNORECASE)  # ASCII digits only, as in file names
 BATCH_FILES = 50
 """Files per transaction by default: the per-transaction cost (lock, staging table) is paid once per batch."""
 BATCH_ROWS = 1_000_000
@@ -74,7 +74,7 @@ def _as_date(value) -> dt.date:
         return value
     text = str(value).strip()
     try:
-        if re.fullmatch(r"\d{8}", text):
+        if re.fullmatch(r"[0-9]{8}", text):
             return dt.date(int(text[:4]), int(text[4:6]), int(text[6:]))
         return dt.date.fromisoformat(text)
     except ValueError:
@@ -350,12 +350,12 @@ class _Batch:
             if new:
                 counts["files_ok"] += 1
                 counts["rows"] += len(rows)
-                log.info("inserted database rows", row_count=len(rows), signal=rows["signal"].iat[0],
+                log.debug("inserted database rows", row_count=len(rows), signal=rows["signal"].iat[0],
                          geo_type=rows["geo_type"].iat[0], time_value=int(rows["time_value"].iat[0]),
                          lag=int(rows["lag"].iat[0]), contradictions=pending.checked.contradictions)
             else:
                 counts["files_already_loaded"] += 1
-                log.info("file already loaded; archiving it")
+                log.debug("file already loaded; archiving it")
             if _archive_success(self.data_dir, pending.delivery) is None:
                 counts["files_vanished"] += 1
         for delivery, checked in self.failed:
@@ -434,7 +434,7 @@ def import_receiving(data_dir, engine_or_url, issue=None, *, source: str | None 
     engine = _engine(engine_or_url)
     schema.create_schema(engine)
     batch = _Batch(data_dir, engine, summary)
-    for delivery in progress(deliveries, desc="import", unit="file"):
+    for delivery in progress(deliveries, desc=f"import {source or 'receiving'}", unit=" files"):
         _route(delivery, batch, summary, max_errors)
         if batch.full(batch_files, batch_rows):
             batch.flush()
@@ -484,7 +484,7 @@ def import_folder(data_dir, engine_or_url, source: str, issue_date, *, max_error
     schema.create_schema(engine)
     marker = folder_marker(source, day)
     batch = _Batch(data_dir, engine, summary, folder_marker_row=marker)
-    for delivery in progress(deliveries, desc="check", unit="file"):
+    for delivery in progress(deliveries, desc=f"import {source} {day:%Y%m%d}", unit=" files"):
         _route(delivery, batch, summary, max_errors)
     batch.flush()
     result = summary.as_dict()

@@ -107,7 +107,7 @@ class Epidata:
         create_schema(self.engine)
 
     def fetch(self, source: str, signal: str, geo_type: str, *, geo_values=None, time_type: str = "day",
-              start=None, end=None, as_of=None, issues=None, lag=None) -> xr.Dataset:
+              start=None, end=None, as_of=None, issues=None, lag=None, faults: bool = False) -> xr.Dataset:
         """One signal at one geo level as a cube carrying ``issue`` and ``lag`` per cell.
 
         Parameters
@@ -125,6 +125,10 @@ class Epidata:
             Rows of these issues. Several issues give a cube with an ``issue`` dim.
         lag : int, optional
             Rows published ``lag`` days (weeks, for weekly signals) after their time value.
+        faults : bool
+            Add a variable ``fault_ids``: per cell, the comma-separated ids of the confirmed faults whose scope
+            covers it ("" for none); with ``as_of``, the faults known on that date
+            (:mod:`delphi_signals.faults.cover`).
 
         Returns
         -------
@@ -195,7 +199,45 @@ class Epidata:
         if as_of is not None:
             attrs["as_of"] = _times(np.array([params["as_of"]]), time_type)[0].strftime("%Y-%m-%d")
         window = (params.get("start"), params.get("end"))
-        return _cube(frame, attrs, geo_list, window, issue_dim)
+        cube = _cube(frame, attrs, geo_list, window, issue_dim)
+        if faults:
+            from ..faults.cover import covering_scopes, fault_ids
+
+            scopes = covering_scopes(self.engine, source, signal, geo_type,
+                                     as_of=None if as_of is None else attrs["as_of"])
+            cube["fault_ids"] = (cube["value"].dims, fault_ids(cube, scopes))
+        return cube
+
+    def add_fault(self, title: str, category: str, scopes, *, description: str = "", links=(),
+                  reported_by: str | None = None, status: str = "open", reported_date=None) -> int:
+        """Record a known fault with its scopes; return its id (:func:`delphi_signals.faults.add_fault`).
+
+        Each scope is a dict with keys ``source``, ``signals``, ``geo_type``, ``geo_values``, ``start``,
+        ``end``, ``issue_start``, ``issue_end`` (omitted: all / open).
+        """
+        from ..faults import add_fault
+
+        return add_fault(self.engine, title, category, scopes, description=description, links=links,
+                         reported_by=reported_by, status=status, reported_date=reported_date)
+
+    def faults(self, source=None, signal=None, status=None, geo_type=None, geo_value=None) -> pd.DataFrame:
+        """The faults, one row per fault and scope (:func:`delphi_signals.faults.list_faults`)."""
+        from ..faults import list_faults
+
+        return list_faults(self.engine, source=source, signal=signal, status=status, geo_type=geo_type,
+                           geo_value=geo_value)
+
+    def fault(self, fault_id) -> dict:
+        """One fault with its scopes and history (:func:`delphi_signals.faults.get_fault`)."""
+        from ..faults import get_fault
+
+        return get_fault(self.engine, fault_id)
+
+    def update_fault(self, fault_id, *, status: str | None = None, note: str | None = None, date=None) -> None:
+        """Change a fault's status or add a note, kept as a history row (:func:`delphi_signals.faults.update_fault`)."""
+        from ..faults import update_fault
+
+        update_fault(self.engine, fault_id, status=status, note=note, date=date)
 
     def update_meta(self, full: bool = False):
         """Refresh the metadata cache (see :func:`delphi_signals.analytics.meta.update_meta`)."""

@@ -7,7 +7,8 @@ unique secondary indexes on ``epimetric_full``, which caps its load speed; here 
 ``(signal_key_id, time_type, time_value, geo_key_id)`` that of ``epimetric_latest``, and every query of
 :mod:`delphi_signals.epidata.query` is a range scan of one of them. Our bookkeeping tables:
 ``import_marker`` (one row per completed load, written in the load's transaction), ``file_outcome`` (what
-happened to each imported file) and ``id_sequence`` (the source of ``epimetric_id``).
+happened to each imported file) and ``id_sequence`` (the source of ``epimetric_id``); the fault record:
+``fault``, ``fault_scope`` and ``fault_history`` (:mod:`delphi_signals.faults`).
 
 Examples
 --------
@@ -179,6 +180,65 @@ meta_pending = sa.Table(
 )
 
 
+# The fault record (delphi_signals.faults): what is known to be wrong in a signal, with the exact scopes it
+# touches. ``fault`` holds each fault's current state, ``fault_scope`` its scopes (a NULL field means "all" or
+# "open"), ``fault_history`` one row per change (creation, status change, extension), never updated.
+# Dates are YYYYMMDD ints; signal and geo lists are JSON text (NULL: every signal / geo of the level).
+fault = sa.Table(
+    "fault", metadata,
+    sa.Column("fault_id", KEY, primary_key=True, autoincrement=True),
+    sa.Column("title", sa.String(200), nullable=False),
+    sa.Column("description", sa.Text, nullable=False),
+    sa.Column("category", sa.String(32), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("reported_by", sa.String(128), nullable=True),
+    sa.Column("reported_date", sa.Integer, nullable=False),
+    sa.Column("reported_timestamp", sa.Integer, nullable=False),
+    sa.Column("resolved_date", sa.Integer, nullable=True),
+    sa.Column("resolution", sa.Text, nullable=True),
+    sa.Column("links", sa.Text, nullable=False),
+    sa.Column("proposal_key", sa.String(255), nullable=True),
+    sa.Index("fault_proposal_index", "proposal_key"),
+    sqlite_autoincrement=True,
+    **MYSQL_TABLE_ARGS,
+)
+
+fault_scope = sa.Table(
+    "fault_scope", metadata,
+    sa.Column("fault_scope_id", KEY, primary_key=True, autoincrement=True),
+    sa.Column("fault_id", KEY, nullable=False),
+    sa.Column("source", sa.String(SOURCE_LENGTH), nullable=False),
+    sa.Column("signals", sa.Text, nullable=True),
+    sa.Column("geo_type", sa.String(GEO_TYPE_LENGTH), nullable=True),
+    sa.Column("geo_values", sa.Text, nullable=True),
+    sa.Column("start_date", sa.Integer, nullable=True),
+    sa.Column("end_date", sa.Integer, nullable=True),
+    sa.Column("issue_start", sa.Integer, nullable=True),
+    sa.Column("issue_end", sa.Integer, nullable=True),
+    sa.Index("fault_scope_fault_index", "fault_id"),
+    sa.Index("fault_scope_source_index", "source"),
+    sqlite_autoincrement=True,
+    **MYSQL_TABLE_ARGS,
+)
+
+fault_history = sa.Table(
+    "fault_history", metadata,
+    sa.Column("fault_history_id", KEY, primary_key=True, autoincrement=True),
+    sa.Column("fault_id", KEY, nullable=False),
+    sa.Column("changed_date", sa.Integer, nullable=False),
+    sa.Column("changed_timestamp", sa.Integer, nullable=False),
+    sa.Column("action", sa.String(16), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("note", sa.Text, nullable=True),
+    sa.Column("changed_by", sa.String(128), nullable=True),
+    sa.Index("fault_history_fault_index", "fault_id"),
+    sqlite_autoincrement=True,
+    **MYSQL_TABLE_ARGS,
+)
+
+FAULT_TABLES = (fault, fault_scope, fault_history)
+
+
 def mark_meta_pending(conn, select_ids_sql: str) -> None:
     """Add the signal_key_ids that ``select_ids_sql`` (a SELECT of one column) returns to ``meta_pending``."""
     ignore = "OR IGNORE" if conn.dialect.name == "sqlite" else "IGNORE"
@@ -238,10 +298,48 @@ def engine_for(url: str, **kwargs) -> sa.engine.Engine:
                         "mysql+pymysql://")
 
 
+SCHEMA_LOCK = "delphi_signals.epidata.schema"
+SCHEMA_LOCK_TIMEOUT = 600
+
+
+def _schema_complete(engine: sa.engine.Engine) -> bool:
+    """Every table exists and holds its seed row (read only: a server's read-only user gets this far)."""
+    if not set(metadata.tables) <= set(sa.inspect(engine).get_table_names()):
+        return False
+    with engine.connect() as conn:
+        return all(conn.execute(sa.select(sa.func.count()).select_from(t)).scalar() for t in SEED_ROWS)
+
+
+def _create_and_seed(conn) -> None:
+    metadata.create_all(conn, checkfirst=True)
+    for table, row in SEED_ROWS.items():
+        if conn.execute(sa.select(sa.func.count()).select_from(table)).scalar() == 0:
+            conn.execute(table.insert().values(**row))
+
+
 def create_schema(engine: sa.engine.Engine) -> None:
-    """Create every missing table and seed row; existing tables and rows are left as they are."""
-    metadata.create_all(engine, checkfirst=True)
-    with engine.begin() as conn:
-        for table, row in SEED_ROWS.items():
-            if conn.execute(sa.select(sa.func.count()).select_from(table)).scalar() == 0:
-                conn.execute(table.insert().values(**row))
+    """Create every missing table and seed row; existing tables and rows are left as they are.
+
+    Safe when several processes create the same new database at once: SQLite creates and seeds in one
+    ``BEGIN EXCLUSIVE`` transaction (its DDL is transactional); MySQL/MariaDB, whose DDL commits at once, under
+    the named lock ``GET_LOCK('delphi_signals.epidata.schema')``, the check for what is missing included.
+    """
+    if _schema_complete(engine):
+        return
+    with engine.connect() as conn:
+        if engine.dialect.name == "sqlite":
+            conn.execution_options(sqlite_begin="EXCLUSIVE")
+            with conn.begin():
+                _create_and_seed(conn)
+            return
+        granted = conn.execute(sa.text("SELECT GET_LOCK(:name, :timeout)"),
+                               {"name": SCHEMA_LOCK, "timeout": SCHEMA_LOCK_TIMEOUT}).scalar()
+        conn.commit()
+        if granted != 1:
+            raise DatabaseError(f"the schema lock {SCHEMA_LOCK!r} was not granted within {SCHEMA_LOCK_TIMEOUT} s")
+        try:
+            with conn.begin():
+                _create_and_seed(conn)
+        finally:
+            conn.execute(sa.text("SELECT RELEASE_LOCK(:name)"), {"name": SCHEMA_LOCK})
+            conn.commit()

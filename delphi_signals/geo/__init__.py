@@ -13,9 +13,12 @@ Examples
 
 from .aggregate import UnmappedGeoWarning, aggregate, operator, per_capita
 from .megacounty import megacounty_of, to_megacounty
+from .names import county_ids, state_fips, state_ids, state_table
+from .splits import COUNTY_SPLITS, county_split, spread_to_counties
 from .tables import LEVELS, Crosswalk, crosswalk, geo_values, geodata_dir, population
 
 __all__ = [
-    "LEVELS", "Crosswalk", "UnmappedGeoWarning", "aggregate", "crosswalk", "geo_values", "geodata_dir",
-    "megacounty_of", "operator", "per_capita", "population", "to_megacounty",
+    "COUNTY_SPLITS", "LEVELS", "Crosswalk", "UnmappedGeoWarning", "aggregate", "county_ids", "county_split",
+    "crosswalk", "geo_values", "geodata_dir", "megacounty_of", "operator", "per_capita", "population",
+    "spread_to_counties", "state_fips", "state_ids", "state_table", "to_megacounty",
 ]

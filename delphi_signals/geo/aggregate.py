@@ -5,7 +5,8 @@ variable (:mod:`delphi_signals.geo.kernels`). Missing stays missing: a target wh
 at a time is NaN, never 0 (upstream's ``GeoMapper.replace_geocode`` writes 0 there).
 
 On a real county cube (3,276 × 314) a call is a few milliseconds, almost all of it the kernels reading the
-three 8 MB variables, so the Python around them is kept to about 0.1-0.2 ms: the operator is found by the
+8 MB variables (a quantity the cube was built without, :func:`~delphi_signals.cube.all_missing`, is not read:
+only its codes are aggregated), so the Python around them is kept to about 0.1-0.2 ms: the operator is found by the
 identity of the cube's geo index (its ids are hashed only on a miss), variables are read without DataArray
 wrappers or transposes, and the result is assembled from ready variables and shared indexes
 (``_dataset_direct``; the public constructor alone took 0.2-0.6 ms).
@@ -21,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 import xarray as xr
 
-from ..cube import kernel_ready, normalize_geo_values, stamp
+from ..cube import all_missing, is_all_missing, kernel_ready, normalize_geo_values, stamp
 from ..errors import InputError
 from ..log import get_logger
 from ..nancodes import MISSING_NAMES, Nans
@@ -288,8 +289,13 @@ def aggregate(cube: xr.Dataset, to: str, how: str = "sum", *, strict: bool = Fal
     for q, power in (("value", 1), ("stderr", 2), ("sample_size", 1)):
         q_how = "sum" if q == "sample_size" else how
         q_op = _operator_of_index(geo_index, from_type, to, q_how) if q_how != how else op
-        values = _quantity(_geo_by_time(source_vars[q]), q_op, q_how, power)
-        codes = _codes(_geo_by_time(source_vars[MISSING_NAMES[q]]), values, q_op)
+        data = _geo_by_time(source_vars[q])
+        if is_all_missing(data):  # a quantity the cube was built without: no weighted pass to run
+            values = all_missing((len(q_op.target), data.shape[1]))
+            codes = _codes(_geo_by_time(source_vars[MISSING_NAMES[q]]), np.full(values.shape, np.nan), q_op)
+        else:
+            values = _quantity(data, q_op, q_how, power)
+            codes = _codes(_geo_by_time(source_vars[MISSING_NAMES[q]]), values, q_op)
         variables[q] = xr.Variable(("geo", "time"), values)
         variables[MISSING_NAMES[q]] = xr.Variable(("geo", "time"), codes)
     time_index = cube.xindexes.get("time")

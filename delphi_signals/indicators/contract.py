@@ -3,8 +3,8 @@
 An indicator package (``delphi_signals/indicators/<name>/`` or any installed package) exposes one
 :class:`Indicator` object and registers it under the entry-point group ``delphi_signals.indicators``
 (see :mod:`.registry`). Everything else — the Luigi sections, the command line's source choices, the demo
-files, the validator's and differ's settings, the nightly coverage's representative signals — is derived
-from that object.
+files, the validator's and differ's settings (its smoothed signals), Sir Complains-a-lot's limits, the nightly
+coverage's representative signals — is derived from that object.
 
 A signal's name is never typed by hand: a :class:`Catalogue` formats every name once from a template and its
 parts, and the build code asks the catalogue for a signal by its parts.
@@ -177,13 +177,17 @@ class Indicator:
     pull : callable
         ``pull(params) -> None``: fetch the raw inputs of one issue into the dated cache.
     params_defaults : dict
-        Upstream's ``params.json`` sections this indicator starts from: ``indicator``, ``validation``,
-        ``archive``, ``delivery``. Deep-merged with ``params/<source>.json`` when one exists.
+        Upstream's ``params.json`` sections this indicator starts from: ``indicator`` (its ``base_url`` is
+        where the data comes from unless ``luigi.cfg`` says otherwise), ``validation``, ``archive``,
+        ``delivery``, and ``staleness`` (Sir Complains-a-lot's limits for this source, upstream's keys:
+        ``max_age``, ``max_gap``, ``gap_window``, ``maintainers``, ``retired-signals``). Deep-merged with
+        ``params/<source>.json`` when one exists. :attr:`defaults` fills in what the catalogue implies.
     resolve_versions : callable or None
         ``resolve_versions(params) -> list[SourceVersion]``: how the source reproduces the issue in ``params``
         (a commit, an ``as_of``, a local file, or "current"), resolved without fetching data; raises
-        :class:`~delphi_signals.sources.errors.SourceVersionError` when it cannot. ``None``: every pull is
-        labelled as current data.
+        :class:`~delphi_signals.sources.errors.SourceVersionError` when it cannot. ``None``: a local
+        ``base_url`` serves any issue, anything else only today's (a past issue is refused unless
+        ``indicator.allow_current``; see :meth:`versions`).
     demo : callable or None
         ``demo(folder, issue_date, seed=...)`` writes the offline demo's raw files of one issue.
     demo_base_url : str
@@ -202,6 +206,43 @@ class Indicator:
     demo: Callable | None = None
     demo_base_url: str = ""
     description: str = ""
+
+    @property
+    def defaults(self) -> dict:
+        """:attr:`params_defaults` completed from the catalogue (a new dict each time).
+
+        * ``validation.dynamic.smoothed_signals``: the catalogue's smoothed signals, unless given;
+        * ``staleness``: ``max_age`` 7 days for an indicator with daily signals, 21 for a weekly one, unless
+          given, then upstream's defaults for the other keys (see :mod:`delphi_signals.analytics.staleness`).
+
+        Examples
+        --------
+        >>> cat = Catalogue.product("x_{s}", {"s": ["num", "7dav_num"]}, lambda p: dict(
+        ...     time_type="day", geo_types=("state",), kind="count", smoothing=7 if "7dav" in p["s"] else None))
+        >>> d = Indicator("x", "x", cat, (("raw", "csv"),), run_module=print, pull=print).defaults
+        >>> d["validation"]["dynamic"]["smoothed_signals"], d["staleness"]["max_age"]
+        (['x_7dav_num'], 7)
+        """
+        from .params import deep_merge
+
+        derived = {
+            "validation": {"dynamic": {"smoothed_signals": [s.name for s in self.signals if s.is_smoothed]}},
+            "staleness": {"max_age": 7 if "day" in self.time_types else 21},
+        }
+        return deep_merge(derived, self.params_defaults)
+
+    def versions(self, params: dict) -> list:
+        """What a pull of the issue in ``params`` fetches: :attr:`resolve_versions`, else the default policy (a
+        local ``indicator.base_url`` serves any issue; anything else only today's, unless
+        ``indicator.allow_current``). Raises :class:`~delphi_signals.sources.errors.SourceVersionError`."""
+        if self.resolve_versions is not None:
+            return self.resolve_versions(params)
+        from ..sources.versions import current_version
+        from .params import issue_date
+
+        indicator = params.get("indicator") or {}
+        return [current_version(self.source, issue_date(params), str(indicator.get("base_url") or ""),
+                                allow_current=bool(indicator.get("allow_current", False)))]
 
     @property
     def geo_types(self) -> tuple[str, ...]:

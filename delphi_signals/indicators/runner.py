@@ -16,6 +16,7 @@ import xarray as xr
 from ..cube import stamp
 from ..errors import UnknownNameError
 from ..io import write_csvs
+from ..log import progress
 from ..timeaxis import week_start
 from . import params as P
 from .contract import Catalogue, Signal
@@ -45,7 +46,8 @@ def export_signals(source: str, catalogue: Catalogue, params: dict, cubes: Itera
     report = RunReport(source, params)
     export_dir = P.export_dir(params)
     start, end = P.export_range(params)
-    for cube in cubes:
+    total = sum(len(s.geo_types) for s in catalogue if s.active)
+    for cube in progress(cubes, desc=f"export {source}", unit=" signals", total=total):
         signal = catalogue[cube.attrs["signal"]]
         geo_type = cube.attrs.get("geo_type")
         if geo_type not in signal.geo_types:

@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError
-from ..log import get_logger
+from ..log import get_logger, progress
 from .csv_reader import parse_joined
 from .. import atomic
 from .diffkernels import ROW_CAPACITY, merge_pairs, render_pairs, unsorted_files
@@ -279,13 +279,15 @@ class ArchiveDiffer:
     def _write_diffs(self, pairs, out_dir: Path, export_sizes: dict, cache_sizes: dict) -> dict[str, int]:
         """Diff the file pairs chunk by chunk; write each non-empty diff (a new or vanished file always)."""
         written, chunk, chunk_bytes = {}, [], 0
-        for pair in pairs + [None]:
-            if pair is not None:
-                chunk.append(pair)
-                chunk_bytes += export_sizes.get(pair[0], 0) + cache_sizes.get(pair[0], 0)
-            if chunk and (pair is None or chunk_bytes >= _CHUNK_BYTES):
-                written.update(self._diff_chunk(chunk, out_dir))
-                chunk, chunk_bytes = [], 0
+        with progress(total=len(pairs), desc=f"diff {self.export_dir.name}", unit=" files") as bar:
+            for pair in pairs + [None]:
+                if pair is not None:
+                    chunk.append(pair)
+                    chunk_bytes += export_sizes.get(pair[0], 0) + cache_sizes.get(pair[0], 0)
+                if chunk and (pair is None or chunk_bytes >= _CHUNK_BYTES):
+                    written.update(self._diff_chunk(chunk, out_dir))
+                    bar.update(len(chunk))
+                    chunk, chunk_bytes = [], 0
         return written
 
     @staticmethod

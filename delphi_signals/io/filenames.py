@@ -21,8 +21,8 @@ from ..errors import InputError
 from ..timeaxis import format_time_values, parse_days, parse_weeks
 
 _GEO_ALTERNATIVES = "|".join(sorted(GEO_TYPES, key=len, reverse=True))
-DAILY_NAME = re.compile(rf"^(\d{{8}})_({_GEO_ALTERNATIVES})_(.+)\.csv$", re.IGNORECASE)
-WEEKLY_NAME = re.compile(rf"^weekly_(\d{{6}})_({_GEO_ALTERNATIVES})_(.+)\.csv$", re.IGNORECASE)
+DAILY_NAME = re.compile(rf"^([0-9]{{8}})_({_GEO_ALTERNATIVES})_(.+)\.csv$", re.IGNORECASE)
+WEEKLY_NAME = re.compile(rf"^weekly_([0-9]{{6}})_({_GEO_ALTERNATIVES})_(.+)\.csv$", re.IGNORECASE)
 
 
 class ExportFile(NamedTuple):
@@ -78,7 +78,7 @@ def parse_filename(path) -> ExportFile:
     if match is None:
         raise InputError(
             "file name must be <YYYYMMDD>_<geo_type>_<signal>.csv or weekly_<YYYYWW>_<geo_type>_<signal>.csv "
-            f"with geo_type one of {', '.join(GEO_TYPES)}",
+            f"(ASCII digits) with geo_type one of {', '.join(GEO_TYPES)}",
             file=path,
         )
     stamp, geo_type, signal = match.groups()

@@ -16,13 +16,17 @@ Every fit carries a convergence report: Newton ``steps``, the final ``gradient_n
 residual ``grad F + D' nu``, the optimality measure of this non-smooth problem), the duality ``gap`` (a bound
 on the distance of the objective from the optimum) and a ``status``. A fit that does not converge is never
 returned as if it had: :func:`solve_weekday` reports it, :func:`fit_weekday_arrays` returns
-``converged=False``, and :func:`fit_weekday` either raises :class:`WeekdayFitError` or (the default, as
-upstream) logs an error, flags the fit ``converged=False`` and sets its effects to 0 (no adjustment).
+``converged=False``, and :func:`fit_weekday` either keeps NaN effects for it with its ``reason`` (the
+default: :func:`adjust_weekday` then makes that region's adjusted values missing, code ``OTHER``, and warns),
+raises :class:`WeekdayFitError`, or, with ``on_failure="unadjusted"`` (upstream's behaviour, opted into),
+sets its effects to 0 so its values pass through unadjusted.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+import warnings
 
 import numpy as np
 import xarray as xr
@@ -30,6 +34,7 @@ import xarray as xr
 from ..cube import kernel_ready
 from ..errors import DelphiSignalsError, InputError
 from ..log import get_logger
+from ..nancodes import MISSING_NAMES, Nans
 from . import weekday_kernels as kernels
 
 DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
@@ -48,8 +53,16 @@ FEASIBILITY_TOL = 1e-9
 log = get_logger(__name__)
 
 
+ON_FAILURE = ("missing", "unadjusted", "raise")
+"""What :func:`fit_weekday` does with a fit that did not converge or was not fitted."""
+
+
 class WeekdayFitError(DelphiSignalsError):
     """A weekday fit did not converge (raised by :func:`fit_weekday` with ``on_failure="raise"``)."""
+
+
+class WeekdayAdjustmentWarning(UserWarning):
+    """:func:`adjust_weekday` left regions without fitted effects missing (their fits failed)."""
 
 
 @dataclass(frozen=True)
@@ -190,7 +203,7 @@ def _series(data, name, by):
     return (data.sum(other, min_count=1) if other else data).transpose(*keep)
 
 
-def fit_weekday(num, den, *, penalty=PENALTY, by=None, on_failure="zero", parallel=True) -> xr.Dataset:
+def fit_weekday(num, den, *, penalty=PENALTY, by=None, on_failure="missing", parallel=True) -> xr.Dataset:
     """Fit day-of-week effects of ``num`` over ``den``: on totals over every dim but time, or one fit per ``by``.
 
     Parameters
@@ -202,21 +215,23 @@ def fit_weekday(num, den, *, penalty=PENALTY, by=None, on_failure="zero", parall
     by : str, optional
         ``None``: one fit on the totals summed over every dim but time (upstream's national fit).
         ``"geo"`` (or another dim): one fit per entry of that dim, all in one solver call.
-    on_failure : {"zero", "raise"}
+    on_failure : {"missing", "unadjusted", "raise"}
         A fit that does not converge, or a series with fewer than 7 usable days (not fitted, status
-        :data:`TOO_FEW_DAYS`): ``"zero"`` (upstream's behaviour) logs an error, flags it
-        ``converged=False`` and sets its effects to 0 (no adjustment); ``"raise"`` raises
-        :class:`WeekdayFitError`.
+        :data:`TOO_FEW_DAYS`), is flagged ``converged=False`` with its ``reason`` and logged, never passed
+        off as a fit. ``"missing"`` keeps its effects NaN, so :func:`adjust_weekday` makes its adjusted
+        values missing (code ``OTHER``); ``"unadjusted"`` (upstream's behaviour, opted into) sets its effects
+        to 0, so its values are published unadjusted; ``"raise"`` raises :class:`WeekdayFitError`.
     parallel : bool
         With ``by``, fit the series on numba's threads (``False``: on the calling thread only).
 
     Returns
     -------
     xarray.Dataset
-        ``weekday_effect`` (``day_of_week`` Mon..Sun, log scale, summing to 0) and ``trend`` (``phi`` over
-        time), with ``by`` as leading dim when given; the convergence report per fit: ``converged``,
-        ``status`` (codes in :data:`STATUS`), ``steps``, ``gradient_norm``, ``gap``; attr ``converged`` (1 if
-        every fit converged).
+        ``weekday_effect`` (``day_of_week`` Mon..Sun, log scale, summing to 0; NaN for a failed fit unless
+        ``on_failure="unadjusted"``) and ``trend`` (``phi`` over time), with ``by`` as leading dim when
+        given; the convergence report per fit: ``converged``, ``status`` (codes in :data:`STATUS`),
+        ``reason`` (its text, ``""`` where converged), ``steps``, ``gradient_norm``, ``gap``; attr
+        ``converged`` (1 if every fit converged).
 
     Examples
     --------
@@ -230,8 +245,8 @@ def fit_weekday(num, den, *, penalty=PENALTY, by=None, on_failure="zero", parall
     >>> fit_weekday(many, many + 10, by="geo").weekday_effect.dims
     ('geo', 'day_of_week')
     """
-    if on_failure not in ("zero", "raise"):
-        raise InputError(f"on_failure must be 'zero' or 'raise', got {on_failure!r}")
+    if on_failure not in ON_FAILURE:
+        raise InputError(f"on_failure must be one of {', '.join(map(repr, ON_FAILURE))}, got {on_failure!r}")
     num_t, den_t = _series(num, "num", by), _series(den, "den", by)
     if not num_t.indexes["time"].equals(den_t.indexes["time"]):
         raise InputError("num and den must share one time axis")
@@ -253,26 +268,46 @@ def fit_weekday(num, den, *, penalty=PENALTY, by=None, on_failure="zero", parall
                                   f"{'; '.join(reasons)} (steps {np.atleast_1d(fits.steps[failed])[:5].tolist()}, "
                                   f"gradient norm {np.atleast_1d(fits.gradient_norm[failed])[:5].tolist()})")
         log.error("weekday fit failed", days=len(dayofweek), fits=int(failed.sum()), regions=where[:20],
-                  reasons=reasons)
-        alpha[failed] = 0.0
+                  reasons=reasons, effects="zero (unadjusted)" if on_failure == "unadjusted" else "missing")
+        alpha[failed] = 0.0 if on_failure == "unadjusted" else np.nan
+    reason = np.array([STATUS[int(code)] if not ok else "" for code, ok in
+                       zip(np.ravel(fits.status), np.ravel(fits.converged))], dtype=str).reshape(fits.status.shape)
     effect = np.concatenate([alpha, -alpha.sum(axis=-1, keepdims=True)], axis=-1)
     coords = {"day_of_week": list(DAYS), "time": num_t["time"]}
     if by is not None:
         coords[by] = num_t[by]
     return xr.Dataset(
         {"weekday_effect": (lead + ("day_of_week",), effect), "trend": (lead + ("time",), fits.beta[..., 6:]),
-         "converged": (lead, fits.converged), "status": (lead, fits.status), "steps": (lead, fits.steps),
+         "converged": (lead, fits.converged), "status": (lead, fits.status),
+         "reason": (lead, reason.astype(str)), "steps": (lead, fits.steps),
          "gradient_norm": (lead, fits.gradient_norm), "gap": (lead, fits.gap)},
         coords=coords,
         attrs={"converged": int(fits.converged.all()), "penalty": penalty},
     )
 
 
+def _warn_unfitted(cube, others, unfitted) -> None:
+    """Name the regions whose adjusted values are left missing for want of effects (a warning and a log event)."""
+    if len(others) == 1:
+        regions = [str(g) for g in np.asarray(cube[others[0]].values)[unfitted]]  # values are in cube order
+        named = ", ".join(regions[:20]) + (f" (+{len(regions) - 20} more)" if len(regions) > 20 else "")
+    else:
+        regions, named = [], "every region (the one fit failed)" if not others else f"{int(unfitted.sum())} fits"
+    warnings.warn(f"weekday effects missing (the fit failed) for {named}: their adjusted values are left missing "
+                  f"(code OTHER)", WeekdayAdjustmentWarning, stacklevel=3)
+    log.warning("weekday adjustment left regions missing", source=cube.attrs.get("source"),
+                signal=cube.attrs.get("signal"), regions=regions[:20], count=int(unfitted.sum()))
+
+
 def adjust_weekday(cube: xr.Dataset, params: xr.Dataset) -> xr.Dataset:
     """Divide each value (and stderr) by ``exp(weekday_effect)`` of its day; sample sizes are unchanged.
 
     ``params`` holds one ``weekday_effect`` (Mon..Sun) or one per region (a ``geo`` dim, as
-    ``fit_weekday(..., by="geo")`` gives), which must then cover every geo of the cube.
+    ``fit_weekday(..., by="geo")`` gives), which must then cover every geo of the cube. Where the effects
+    are NaN (a fit that failed, :func:`fit_weekday`'s default), the adjusted values and stderrs are missing
+    with code ``OTHER`` and a :class:`WeekdayAdjustmentWarning` names the regions: an unadjusted value is
+    never published under the adjusted signal's name unless the caller asked for it
+    (``on_failure="unadjusted"``).
 
     Examples
     --------
@@ -308,6 +343,9 @@ def adjust_weekday(cube: xr.Dataset, params: xr.Dataset) -> xr.Dataset:
     dayofweek = cube.indexes["time"].day_of_week.to_numpy()
     divisor = np.exp(values[..., dayofweek])  # dims (*others, "time")
     divisor_dims = (*others, "time")
+    unfitted = np.isnan(values).any(axis=-1)  # (*others): regions (or the one fit) without effects
+    if unfitted.any():
+        _warn_unfitted(cube, others, unfitted)
     out = cube.copy(deep=False)
     for name in ("value", "stderr"):
         if name in cube:
@@ -315,8 +353,15 @@ def adjust_weekday(cube: xr.Dataset, params: xr.Dataset) -> xr.Dataset:
             # numpy, not xarray arithmetic: the divisor is already in the cube's order (no alignment to pay for)
             order = [divisor_dims.index(d) for d in var.dims if d in divisor_dims]
             shape = [var.sizes[d] if d in divisor_dims else 1 for d in var.dims]
-            scaled = np.asarray(var.values, dtype=float) / np.transpose(divisor, order).reshape(shape)
+            original = np.asarray(var.values, dtype=float)
+            scaled = original / np.transpose(divisor, order).reshape(shape)
             out[name] = var.copy(deep=False, data=scaled.astype(var.dtype, copy=False))
+            code_name = MISSING_NAMES[name]
+            if unfitted.any() and code_name in cube:
+                lost = np.isnan(scaled) & ~np.isnan(original)  # present before, missing for want of effects
+                codes = cube[code_name].variable.transpose(*var.dims)
+                out[code_name] = codes.copy(deep=False, data=np.where(
+                    lost, np.int8(Nans.OTHER), np.asarray(codes.values)).astype(np.int8))
     note = "time: point (comment: divided by the fitted day-of-week effect)"
     out.attrs["cell_methods"] = f"{cube.attrs['cell_methods']} {note}" if cube.attrs.get("cell_methods") else note
     return out

@@ -19,8 +19,18 @@ directions of Mehrotra's predictor-corrector scheme: O(T) in all. The stopping r
 residual is nil) together with the dual residual ``r = grad F + D' (lam1 - lam2)``, the "gradient" of the
 non-smooth problem reported per fit.
 
+Hard series (weeks of zero counts before the first case, spikes, weekdays with no reports) drive ``phi`` to
+-30 and below where the counts are zero, so ``den exp(eta)`` underflows and the Newton system loses its
+conditioning. Three fallbacks keep the method going there, each only when the step before it failed: the
+plain Newton step towards the centring target (Mehrotra's corrected step need not descend the residual
+merit) and then towards more centred targets; a diagonal shift of ``K`` grown until its banded Cholesky
+holds (an inexact Newton step the line search still has to accept); and up to ``MAX_RESTARTS`` restarts of
+the multipliers and slacks from the current primal point. None applies near the optimum, where rounding,
+not conditioning, stops progress.
+
 Status codes per fit: ``CONVERGED``; ``NEAR_OPTIMUM`` (no step could reduce the residual any more, by
-rounding, with the gap and the dual residual already within ``ROUNDING_SLACK`` times the tolerances);
+rounding, or the step budget ran out, with the gap and the dual residual already within ``ROUNDING_SLACK``
+times the tolerances);
 ``MAX_STEPS`` (the step budget ran out); ``STALLED`` (no step reduced the residual far from the optimum:
 the problem is numerically degenerate or unbounded).
 """
@@ -34,6 +44,7 @@ import numpy as np
 
 CONVERGED, MAX_STEPS, STALLED, NEAR_OPTIMUM = 0, 1, 2, 3
 ROUNDING_SLACK = 100.0
+MAX_RESTARTS = 3
 N_ALPHA = 6
 PAD = 3
 # Not fastmath=True: it includes 'nnan', which would fold the finiteness tests away.
@@ -319,14 +330,14 @@ def _to_boundary(u, z, lam1, lam2, d_u, d_z, d_l1, d_l2):
 
 
 @numba.njit(cache=True)
-def _factorise(mu, u, z, lam1, lam2, dow, kb, lb, cols, schur):
+def _factorise(mu, u, z, lam1, lam2, dow, kb, lb, cols, schur, shift):
     """Factorise the Newton matrix at the current point: ``lb`` (banded Cholesky of
-    K = diag(mu) + D' diag(w) D), ``cols`` (K^{-1} B') and ``schur`` (Cholesky of A - B K^{-1} B').
+    K = diag(mu + shift) + D' diag(w) D), ``cols`` (K^{-1} B') and ``schur`` (Cholesky of A - B K^{-1} B').
     False if K or the Schur complement is not numerically positive definite."""
     n = mu.shape[0]
     m = u.shape[0]
     for t in range(n):
-        kb[0, PAD + t] = mu[t]
+        kb[0, PAD + t] = mu[t] + shift
         kb[1, PAD + t] = 0.0
         kb[2, PAD + t] = 0.0
         kb[3, PAD + t] = 0.0
@@ -457,6 +468,7 @@ def solve_one(num, den, dow, penalty_weight, gap_tol, feas_tol, max_steps, beta,
     feas_limit = feas_tol * (c + scale * inv_t)
 
     status = MAX_STEPS
+    restarts = 0
     steps = 0
     dual_norm = np.inf
     gap = np.inf
@@ -486,7 +498,18 @@ def solve_one(num, den, dow, penalty_weight, gap_tol, feas_tol, max_steps, beta,
             break
         if steps == max_steps:
             break
-        if not _factorise(mu, u, z, lam1, lam2, dow, kb, lb, cols, schur):
+        mu_max = 0.0
+        for t in range(n):
+            mu_max = max(mu_max, mu[t])
+        # where den exp(eta) underflows (weeks of zero counts drive phi to -30 and below) K loses the positive
+        # diagonal that keeps its banded Cholesky stable; a small shift, grown until the factorisation holds,
+        # gives an inexact Newton step that the line search still accepts
+        shift = 0.0
+        factorised = _factorise(mu, u, z, lam1, lam2, dow, kb, lb, cols, schur, shift)
+        while not factorised and shift < 1e-6 * mu_max:
+            shift = 1e-14 * mu_max if shift == 0.0 else shift * 100.0
+            factorised = _factorise(mu, u, z, lam1, lam2, dow, kb, lb, cols, schur, shift)
+        if not factorised:
             status = STALLED
             break
         # predictor (affine) step, then the centring target
@@ -508,6 +531,34 @@ def solve_one(num, den, dow, penalty_weight, gap_tol, feas_tol, max_steps, beta,
         norm2 = _merit(r_alpha, r_phi, r_u, r_c1, r_c2, target)
         s = _line_search((alpha, phi, u, lam1, lam2), (d_alpha, d_phi, d_u, d_l1, d_l2), s, norm2,
                          num, den, dow, inv_t, c, target, trial, trial_scratch)
+        # Mehrotra's second-order term makes the corrected step no Newton step of the merit, so it need not
+        # descend; the plain Newton step towards a target does (the Jacobian is exact): first at the same
+        # target, then at ever more centred ones, where the Newton system is better conditioned
+        retry = 0
+        near = (dual_norm <= ROUNDING_SLACK * feas_limit
+                and gap <= ROUNDING_SLACK * gap_tol * max(1.0, abs(primal_value)))
+        while s == 0.0 and retry < 4 and not near:  # near the optimum it is rounding that stops progress
+            if retry > 0:
+                target = min(gap / (2 * m), target * 10.0 + gap / (2 * m) * 0.1)
+            for i in range(m):
+                a_c1[i] = r_c1[i] - target
+                a_c2[i] = r_c2[i] - target
+            _direction(r_alpha, r_phi, r_u, a_c1, a_c2, u, z, lam1, lam2, mu, dow, lb, cols, schur,
+                       g, d_alpha, d_phi, d_z, d_u, d_l1, d_l2)
+            s = min(1.0, 0.99 * _to_boundary(u, z, lam1, lam2, d_u, d_z, d_l1, d_l2))
+            norm2 = _merit(r_alpha, r_phi, r_u, r_c1, r_c2, target)
+            s = _line_search((alpha, phi, u, lam1, lam2), (d_alpha, d_phi, d_u, d_l1, d_l2), s, norm2,
+                             num, den, dow, inv_t, c, target, trial, trial_scratch)
+            retry += 1
+        if s == 0.0 and not near and restarts < MAX_RESTARTS:
+            # no direction descends any more (the multipliers have drifted to where the Newton system is too
+            # ill-conditioned): keep the primal point, restart the multipliers and slacks well centred
+            restarts += 1
+            for i in range(m):
+                u[i] = 1.1 * abs(z[i]) + 0.1
+                lam1[i] = 0.5 * c
+                lam2[i] = 0.5 * c
+            continue
         if s == 0.0:
             status = STALLED
             break
@@ -516,7 +567,8 @@ def solve_one(num, den, dow, penalty_weight, gap_tol, feas_tol, max_steps, beta,
         u[:] = trial[2]
         lam1[:] = trial[3]
         lam2[:] = trial[4]
-    if (status == STALLED and dual_norm <= ROUNDING_SLACK * feas_limit
+    # stopped by rounding (no step reduces the residual) or by the budget while creeping at the last digits
+    if ((status == STALLED or status == MAX_STEPS) and dual_norm <= ROUNDING_SLACK * feas_limit
             and gap <= ROUNDING_SLACK * gap_tol * max(1.0, abs(primal_value))):
         status = NEAR_OPTIMUM
     beta[:N_ALPHA] = alpha

@@ -6,7 +6,8 @@
 * **JHU CSSE** (:func:`write_jhu`): the wide county files ``time_series_covid19_{confirmed,deaths}_US.csv``
   with epidemic waves whose timing varies by state, day-of-week reporting (low Sundays and Mondays),
   negative corrections (a county revising its cumulative count down), and ``Out of <ST>`` and
-  ``Unassigned`` rows per state (UIDs ``840800SS`` / ``840900SS``);
+  ``Unassigned`` rows per state (UIDs ``840800SS`` / ``840900SS``), and one reporting backlog (Los Angeles
+  County, 06037, reports no new cases from 2020-11-23 to 11-28 and the week's cases on 2020-11-29);
 * **HHS** (:func:`write_hhs`): the Epidata ``covid_hosp_state_timeseries`` JSON response, one row per state
   (50, DC and the 5 territories with a population) and report date, COVID admissions a lagged fraction of
   the state's cases, influenza admissions a small seasonal series;
@@ -49,6 +50,9 @@ HORIZON_DAYS = 1200  # the simulated truth covers this many days; issues may fal
 WEEKDAY_REPORTING = np.array([0.85, 1.1, 1.1, 1.05, 1.05, 0.9, 0.55])  # Monday .. Sunday
 CASE_FATALITY, DEATH_LAG_DAYS = 0.015, 14
 CORRECTION_RATE = 0.002  # share of county-days with a negative correction
+# one reporting backlog: Los Angeles County reports nothing new for six days, then the whole week on the
+# seventh, the last day of the default run's last issue (2020-11-30); the validator's spike check flags it
+BACKLOG_COUNTY, BACKLOG_DAY, BACKLOG_DAYS = "06037", pd.Timestamp("2020-11-29"), 7
 
 
 def _regions():
@@ -125,6 +129,15 @@ def _reported(truth: np.ndarray, n_days: int) -> np.ndarray:
     return np.cumsum(daily, axis=1)
 
 
+def _backlog(cumulative: np.ndarray, row: int) -> None:
+    """The reporting backlog, in place: row ``row``'s cumulative count stays flat for the ``BACKLOG_DAYS - 1`` days
+    before ``BACKLOG_DAY`` and catches up on it (a week of cases reported on one day)."""
+    day = (BACKLOG_DAY - FIRST_DAY).days
+    first = day - (BACKLOG_DAYS - 1)
+    if cumulative.shape[1] > first:
+        cumulative[row, first:min(day, cumulative.shape[1])] = cumulative[row, first - 1]
+
+
 def jhu_frames(issue_date, *, seed: int = 0) -> dict[str, pd.DataFrame]:
     """The JHU CSSE confirmed and deaths wide frames as published on ``issue_date`` (data through the day before)."""
     issue = pd.Timestamp(issue_date)
@@ -163,7 +176,10 @@ def jhu_frames(issue_date, *, seed: int = 0) -> dict[str, pd.DataFrame]:
         if metric == "deaths":
             pops = np.concatenate([counties["population"].to_numpy(), np.zeros(2 * len(st_codes))])
             frame["Population"] = pops.astype(np.int64)
-        values = pd.DataFrame(_reported(truth, n_days).astype(np.int64), columns=labels)
+        reported = _reported(truth, n_days)
+        if metric == "confirmed":
+            _backlog(reported, int(np.flatnonzero(county_fips == BACKLOG_COUNTY)[0]))
+        values = pd.DataFrame(reported.astype(np.int64), columns=labels)
         frames[metric] = pd.concat([frame, values], axis=1)
     return frames
 

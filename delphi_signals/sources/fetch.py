@@ -165,7 +165,7 @@ def fetch(
     fields = {"source": source, "url": url, "file": str(target)}
     if target.exists() and not force:
         digest, size = sha256_file(target)
-        log.info("fetch skipped: cached", **fields)
+        log.debug("fetch skipped: cached", **fields)
         return FetchResult(target, url, size, digest, skipped=True, attempts=0)
 
     fs, rpath = _filesystem(url, storage_options)

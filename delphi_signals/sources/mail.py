@@ -122,7 +122,7 @@ def _skip(target: Path, origin: str, source: str, force: bool) -> FetchResult | 
     if force or not target.exists():
         return None
     digest, size = sha256_file(target)
-    log.info("fetch skipped: cached", source=source, url=origin, file=str(target))
+    log.debug("fetch skipped: cached", source=source, url=origin, file=str(target))
     return FetchResult(target, origin, size, digest, skipped=True, attempts=0)
 
 

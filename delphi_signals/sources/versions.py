@@ -245,7 +245,7 @@ def fetch_commit(history, path: str, version: SourceVersion, *, data_root, name:
     target = cache_path(data_root, version.source, version.issue_date, name, ext)
     if target.exists() and not force and (read_version(target) or {}).get("value") == version.value:
         digest, size = sha256_file(target)
-        log.info("fetch skipped: cached", source=version.source, url=version.url, file=str(target))
+        log.debug("fetch skipped: cached", source=version.source, url=version.url, file=str(target))
         return FetchResult(target, version.url, size, digest, skipped=True, attempts=0)
     data = history.raw(version.value, path)
     digest, size = store(target, lambda tmp: tmp.write_bytes(data), url=version.url)

@@ -69,10 +69,11 @@ class _ComboChecks:
     def __init__(self, combo: Combo, report: ValidationReport):
         self.combo, self.report = combo, report
 
-    def fail(self, check: str, message: str, date: dt.date | None = None, severity: str = ERROR) -> None:
+    def fail(self, check: str, message: str, date: dt.date | None = None, severity: str = ERROR,
+             geo_values=()) -> None:
         geo_type, signal, time_type = self.combo
         self.report.add(ValidationFailure(check, severity, message, geo_type=geo_type, signal=signal, date=date,
-                                          time_type=time_type))
+                                          time_type=time_type, geo_values=tuple(geo_values)))
 
     def ran(self, n: int = 1) -> None:
         self.report.checks_run += n
@@ -176,7 +177,7 @@ def _check_spikes(c: _ComboChecks, test: pd.DataFrame, reference: pd.DataFrame, 
     for when, rows in found.groupby("time_value"):
         c.fail("check_positive_negative_spikes", f"flagged outliers based on the previous 14 rows of data for "
                                                  f"{len(rows)} geo_id(s): {_examples(sorted(rows['geo_id']))}",
-               when.date(), WARNING)
+               when.date(), WARNING, geo_values=sorted(rows["geo_id"]))
 
 
 class _Grid:

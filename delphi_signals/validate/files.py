@@ -15,7 +15,7 @@ from ..errors import InputError
 from ..io import ExportFile, parse_filename, read_rows
 
 # any geo word: a name the export grammar rejects only for its geo type fails check_geo_type, not the format
-_ANY_GEO_NAME = re.compile(r"^(?:(\d{8})|weekly_(\d{6}))_([a-zA-Z]+?)_(\w+)\.csv$")
+_ANY_GEO_NAME = re.compile(r"^(?:([0-9]{8})|weekly_([0-9]{6}))_([a-zA-Z]+?)_(\w+)\.csv$", re.ASCII)
 
 
 class FileRows(NamedTuple):

@@ -31,6 +31,7 @@ class ValidationFailure:
     date: dt.date | None = None
     time_type: str | None = None
     suppressed: bool = False
+    geo_values: tuple = ()  # the regions a check found at fault, when it names them (spikes)
 
     def __str__(self) -> str:
         when = "*" if self.date is None else self.date.isoformat()
@@ -41,7 +42,7 @@ class ValidationFailure:
         return {"check_name": self.check_name, "severity": self.severity, "suppressed": self.suppressed,
                 "file": self.file, "geo_type": self.geo_type, "signal": self.signal,
                 "date": None if self.date is None else self.date.isoformat(), "time_type": self.time_type,
-                "message": self.message}
+                "message": self.message, **({"geo_values": list(self.geo_values)} if self.geo_values else {})}
 
 
 def _span(dates) -> str:
@@ -165,8 +166,16 @@ class ValidationReport:
         logger.info(event, data_source=self.source, checks_run=self.checks_run,
                     checks_failed=d["unsuppressed_errors"], checks_suppressed=d["suppressed_errors"],
                     warnings=d["warnings"], phase="validation", elapsed_time_in_seconds=d["elapsed_seconds"])
+        warnings: dict[str, int] = {}
         for (label, check, signal), items in self.groups():
-            emit = logger.warning if label != ERROR else logger.error
+            # an unsuppressed error blocks: one ERROR line per group; warnings and suppressed errors are DEBUG
+            # per group, and the warnings get one WARNING line with their counts per check
+            emit = logger.error if label == ERROR else logger.debug
             emit("validation failures", phase="validation", severity=label, error_name=check, signal=signal,
                  count=len(items), resolution=sorted({f.geo_type for f in items if f.geo_type}),
                  dates=_span(f.date for f in items), example=items[0].message)
+            if label == WARNING:
+                warnings[check] = warnings.get(check, 0) + len(items)
+        if warnings:
+            logger.warning("validation warnings", phase="validation", issue=d["issue_date"], count=sum(warnings.values()),
+                           by_check=warnings)

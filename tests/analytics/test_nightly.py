@@ -72,12 +72,30 @@ def test_nightly_without_complaints_exits_0(nightly_setup):
     assert nightly_setup["received"] == []
 
 
-def test_nightly_without_staleness_config_fails(nightly_setup):
-    luigi.configuration.get_config().remove_option("nightly", "staleness_config")
-    luigi.task_register.Register.clear_instance_cache()
-    assert main(["nightly", "--date", "2020-06-11"]) == 30
-    assert (nightly_setup["root"] / "reports" / "nightly" / "20200611" / "meta.json").exists()
-    assert not (nightly_setup["root"] / "reports" / "nightly" / "20200611" / "staleness.json").exists()
+def test_without_staleness_config_each_indicator_brings_its_own_limits(nightly_setup):
+    """Sir Complains-a-lot's limits come from each registered indicator's ``staleness`` declaration; the
+    ``[nightly] staleness_config`` file, when set, only overrides them."""
+    from delphi_signals.indicators import Catalogue, Indicator, register, unregister
+
+    catalogue = Catalogue.product("{s}", {"s": ["fresh", "stale"]}, lambda p: dict(
+        time_type="day", geo_types=("state",), kind="count", family=p["s"], representative=True))
+    register(Indicator("src", __name__, catalogue, (("raw", "csv"),), run_module=print, pull=print,
+                       params_defaults={"staleness": {"max_age": 3, "maintainers": ["U1"]}}))
+    try:
+        luigi.configuration.get_config().remove_option("nightly", "staleness_config")
+        luigi.task_register.Register.clear_instance_cache()
+        assert main(["nightly", "--date", "2020-06-11"]) == 1
+        report = json.loads((nightly_setup["root"] / "reports" / "nightly" / "20200611" / "staleness.json")
+                            .read_text())
+        assert [(c["source"], c["signal"], c["message"], c["maintainers"]) for c in report["complaints"]] == [
+            ("src", "stale", "is 10 days old", ["U1"])]
+        # the config file overrides the declaration: a 20-day limit, no complaint
+        nightly_setup["params"].write_text(json.dumps({"sources": {"src": {"max_age": 20}}}))
+        luigi.configuration.get_config().set("nightly", "staleness_config", str(nightly_setup["params"]))
+        luigi.task_register.Register.clear_instance_cache()
+        assert main(["nightly", "--date", "2020-06-12"]) == 0
+    finally:
+        unregister("src")
 
 
 def test_meta_command(tmp_path, capsys, nightly_setup):

@@ -22,19 +22,22 @@ import import_child
 from dbdump import dump, latest_from_full, tree
 from delphi_signals.epidata import schema
 from delphi_signals.epidata.importer import import_receiving
+from delphi_signals.geo.tables import geo_values
 
 FUZZ_ISSUE = dt.date(2020, 6, 1)
 STATES = ["ak", "al", "ca", "de", "fl", "ga", "ny", "pa", "pr", "tx", "vi", "wa"]
-COUNTIES = ["01001", "01003", "06037", "36061", "42003", "42101", "48201", "72001", "01000", "80000"]
-HRRS = ["1", "7", "12", "220", "457", "500"]
+COUNTIES = ["01001", "01003", "06037", "36061", "42003", "42101", "48201", "72001", "01000", "78030"]
+HRRS = ["1", "7", "12", "220", "456", "457"]
 GEO_IDS = {"state": STATES, "county": COUNTIES, "hrr": HRRS}
 EDGE_FLOATS = [0.0, -0.0, 5e-324, -5e-324, 2.2250738585072014e-308, 1e-300, 0.1, 1 / 3, -2 / 3, 123456.7890123,
                999999.99999995, 1e6, -1e6, 2.0**-30]
 MISSING_TOKENS = ["NA", "nan", "NaN", "none", "None", ""]
 BAD_NUMBERS = ["inf", "-Infinity", "INF", "+inf", "infinity", "1e999", "-1e400", "1" * 400, "-nan", "nan1", "NaNQ",
                "1..2", "1e", "abc", "0x1A", "1_000", "١٢", " 1", "1 ", '"1"', "--1", "1,5", "+-1", "∞", "e5"]
-BAD_GEO = {"state": ["c", "cal", "12", "c'", "c;", "..", "c/", ""], "county": ["1001", "0100a", "99999", "00999", "c;"],
-           "hrr": ["0", "501", "1.5", "x", "-3"]}
+# malformed ids, and well-formed ones no geography table knows (zz, us and the unused county and HRR numbers)
+BAD_GEO = {"state": ["c", "cal", "12", "c'", "c;", "..", "c/", "", "zz", "us"],
+           "county": ["1001", "0100a", "99999", "00999", "c;", "06999", "80000"],
+           "hrr": ["0", "501", "1.5", "x", "-3", "458", "500"]}
 BAD_NAMES = [
     "20200230_{geo}_{signal}.csv", "20201301_{geo}_{signal}.csv", "20200000_{geo}_{signal}.csv",
     "weekly_202153_{geo}_{signal}.csv", "weekly_202000_{geo}_{signal}.csv", "weekly_202054_{geo}_{signal}.csv",
@@ -226,7 +229,8 @@ def make_delivery(root: Path, seed: int = 11) -> None:
     """33 files: county and state days of two sources, an older issue folder arriving late, a weekly
     issue folder, and four bad files."""
     rng = np.random.default_rng(seed)
-    counties = [f"{s:02d}{c:03d}" for s in (1, 6, 36, 42) for c in range(1, 120, 2)]
+    known = geo_values("county")
+    counties = [c for state in ("01", "06", "36", "42") for c in known if c[:2] == state and c[2:] != "000"][:240]
 
     def write(folder, name, geo_ids, missing=0.1):
         folder.mkdir(parents=True, exist_ok=True)
@@ -330,6 +334,29 @@ def _clean_import(template: Path, target: Path, url: str, ctx) -> float:
     return time.perf_counter() - started
 
 
+def _committed_files(engine) -> int:
+    with engine.connect() as conn:
+        if not sa.inspect(conn).has_table("import_marker"):
+            return 0
+        return conn.execute(sa.select(sa.func.count()).select_from(schema.import_marker)).scalar()
+
+
+def _wait_until_committed(url: str, child, files: int, deadline: float) -> None:
+    """Return once the importer in ``child`` has committed ``files`` files (or ended, or ``deadline`` s passed)."""
+    engine = schema.engine_for(url)
+    stop = time.monotonic() + deadline
+    try:
+        while child.is_alive() and time.monotonic() < stop:
+            try:
+                if _committed_files(engine) >= files:
+                    return
+            except sa.exc.OperationalError:  # the schema is being created: not yet
+                pass
+            time.sleep(0.005)
+    finally:
+        engine.dispose()
+
+
 def test_sigkill_at_random_points_then_rerun_equals_a_clean_import(tmp_path, databases):
     ctx = import_child.context()
     template = tmp_path / "template"
@@ -346,7 +373,9 @@ def test_sigkill_at_random_points_then_rerun_equals_a_clean_import(tmp_path, dat
         shutil.copytree(template, folder)
         child = ctx.Process(target=import_child.run_import, args=(str(folder), url, KILL_ISSUE, KILL_BATCH))
         child.start()
-        time.sleep(rng.uniform(0.0, 0.9 * duration))
+        # kill at a point of the run chosen by progress, not by time, so the spread holds on a loaded machine
+        _wait_until_committed(url, child, rng.randrange(len(reference["markers"])), deadline=10 * duration + 60)
+        time.sleep(rng.uniform(0.0, 0.05))
         try:
             os.kill(child.pid, signal.SIGKILL)
         except ProcessLookupError:  # it finished first
@@ -364,8 +393,8 @@ def test_sigkill_at_random_points_then_rerun_equals_a_clean_import(tmp_path, dat
             engine.dispose()
         assert settled_tree(folder) == reference_files, f"trial {trial}"
     killed = [committed for code, committed in progress_at_kill if code == -signal.SIGKILL]
-    # the kills landed at several points of the run: before, between and after commits (how far each got
-    # depends on the machine's load, so only the spread is checked)
+    # the kills landed at several points of the run: before, between and after commits (each kill waits for a
+    # random number of committed files, so the spread does not depend on the machine's load)
     assert len(killed) >= 10, progress_at_kill
     assert min(killed) < len(reference["markers"]) and max(killed) > 0 and len(set(killed)) >= 3, progress_at_kill
 

@@ -75,6 +75,29 @@ def test_import_task_waits_for_its_folder(configured):
     assert not missing.complete() and not EpidataMarker(url, folder_marker("demo", "2020-03-06")).exists()
 
 
+def test_a_folder_imported_by_hand_makes_the_task_complete(configured):
+    """The task and ``status`` share one notion of imported: a hand import of every file of the folder completes
+    it; one that stopped part-way does not, and the task then loads what is left (issue 22)."""
+    from delphi_signals.epidata.importer import import_receiving
+
+    root, url = configured
+    deliver(root, "issue_20200305/demo", "20200301_state_cases.csv", HEADER + "ca,1,NA,NA\npa,2,NA,NA\n")
+    assert import_receiving(root, url, source="demo")["files_ok"] == 1
+    late = deliver(root, "issue_20200305/demo", "20200302_state_cases.csv", HEADER + "ca,5,NA,NA\n")
+    assert not Import(source="demo", date=DAY).complete()  # in part: one file left
+    result = luigi.build([Import(source="demo", date=DAY)], local_scheduler=True, detailed_summary=True)
+    assert result.status == LuigiStatusCode.SUCCESS and not late.exists()
+    engine = schema.engine_for(url)
+    try:
+        assert sorted((r[1], r[5]) for r in dump(engine)["full"]) == [("ca", 20200301), ("ca", 20200302),
+                                                                      ("pa", 20200301)]
+    finally:
+        engine.dispose()
+    deliver(root, "issue_20200306/demo", "20200302_state_cases.csv", HEADER + "ny,7,NA,NA\n")
+    assert import_receiving(root, url, source="demo")["files_ok"] == 1
+    assert Import(source="demo", date=dt.date(2020, 3, 6)).complete()  # by hand, whole: nothing for the task
+
+
 def _command(*args: str) -> subprocess.CompletedProcess:
     checkout = str(Path(luigi_tasks.__file__).parents[1])
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([checkout, os.environ.get("PYTHONPATH", "")])}

@@ -56,15 +56,15 @@ def test_missing_codes_are_repaired_by_the_spec_rules(tmp_path, engine):
     # one row per rule: (1) no code + value → 0, (2) no code + NA → 5, (3) code 3 but a value → 0,
     # (4) code 0 but NA → 5, (5) a consistent code is kept; codes in float form ("3.0") and unparsable text count
     content = ("geo_id,val,se,sample_size,missing_val,missing_se,missing_sample_size\n"
-               "aa,1,NA,NA,,1,\n"
-               "bb,NA,NA,NA,,x,\n"
-               "cc,2,NA,NA,3,2.0,nan\n"
-               "dd,NA,0.5,NA,0,0,0\n"
-               "ee,NA,NA,4,4.0,4,0\n")
+               "ak,1,NA,NA,,1,\n"
+               "al,NA,NA,NA,,x,\n"
+               "ar,2,NA,NA,3,2.0,nan\n"
+               "az,NA,0.5,NA,0,0,0\n"
+               "ca,NA,NA,4,4.0,4,0\n")
     deliver(tmp_path, "demo", "20200301_state_codes.csv", content)
     assert import_receiving(tmp_path, engine, issue=ISSUE)["files_ok"] == 1
     codes = {row[1]: row[-3:] for row in dump(engine)["full"]}
-    assert codes == {"aa": (0, 1, 5), "bb": (5, 5, 5), "cc": (0, 2, 5), "dd": (5, 0, 5), "ee": (4, 4, 0)}
+    assert codes == {"ak": (0, 1, 5), "al": (5, 5, 5), "ar": (0, 2, 5), "az": (5, 0, 5), "ca": (4, 4, 0)}
 
 
 BAD_FILES = [
@@ -106,6 +106,16 @@ BAD_FILES = [
     ("20200301_state_latin1.csv", (HEADER + "ca,1,NA,NA\n").encode() + b"p\xe9,1,NA,NA\n", 3, None, "not UTF-8"),
     ("20200301_state_nul.csv", (HEADER + "ca,1,NA,NA\n").encode() + b"pa\x00,1,NA,NA\n", 3, None, "NUL byte"),
     ("20200301_state_quoted.csv", HEADER + '"ca",1,NA,NA\n', 2, "geo_id", "not a state geo id"),
+    # well-formed ids of no known region at their level (issue 22): the geography tables decide
+    ("20200301_state_zz.csv", HEADER + "ca,1,NA,NA\nzz,2,NA,NA\n", 3, "geo_id", "not a known state"),
+    ("20200301_state_us.csv", HEADER + "us,1,NA,NA\n", 2, "geo_id", "not a known state"),
+    ("20200301_nation_ca.csv", HEADER + "us,1,NA,NA\nca,2,NA,NA\n", 3, "geo_id", "not a known nation"),
+    ("20200301_county_unused.csv", HEADER + "06037,1,NA,NA\n06999,2,NA,NA\n", 3, "geo_id", "not a known county"),
+    ("20200301_hrr_unused.csv", HEADER + "458,1,NA,NA\n", 2, "geo_id", "not a known hrr"),
+    ("20200301_msa_unused.csv", HEADER + "10000,1,NA,NA\n", 2, "geo_id", "not a known msa"),
+    # file names are ASCII: Arabic-Indic digits are no date
+    ("\u0662\u0660\u0662\u0660\u0660\u0663\u0660\u0661_state_x.csv", HEADER + "ca,1,NA,NA\n", None, "file name",
+     "(ASCII digits)"),
 ]
 
 

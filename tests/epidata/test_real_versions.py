@@ -12,7 +12,7 @@ import pytest
 from delphi_signals.cube import to_frame
 from delphi_signals.epidata import Epidata
 from delphi_signals.epidata.importer import import_folder
-from delphi_signals.indicators.jhu.pull import pull_data
+from delphi_signals.indicators.jhu.pull import pull_metric
 from delphi_signals.indicators.jhu.run import build_signals
 from delphi_signals.io import ArchiveDiffer, deliver, write_csvs
 
@@ -32,7 +32,7 @@ def exports(realdata, tmp_path_factory):
     for template, issue in VERSIONS:
         folder = root / "export" / issue
         for metric in ("confirmed", "deaths"):
-            cumulative = pull_data(metric, base_url=str(realdata / "jhu_csse" / template), data_root=root,
+            cumulative = pull_metric(metric, base_url=str(realdata / "jhu_csse" / template), data_root=root,
                                    issue_date=issue)
             for name, cube in build_signals(cumulative, metric, "state"):
                 if name in SIGNALS:

@@ -231,3 +231,21 @@ def test_coordinates_without_an_index_give_the_same_result(make_cube):
         bare = cube.drop_indexes(dropped)
         assert dropped not in bare.xindexes
         xr.testing.assert_identical(aggregate(bare, "state"), want)
+
+
+@pytest.mark.parametrize("level,how", [("state", "sum"), ("msa", "sum"), ("hrr", "mean"), ("nation", "sum")])
+def test_a_quantity_the_cube_was_built_without_aggregates_as_a_materialised_copy_does(jhu_cube, level, how):
+    """The shortcut for an all-missing stderr/sample_size gives what the kernels give on the same NaNs."""
+    from delphi_signals.cube import is_all_missing
+
+    built = new_cube(jhu_cube.geo.values, jhu_cube.time.values, jhu_cube.value.values,
+                     source="jhu-csse", signal="x", geo_type="county")
+    built["missing_stderr"].values[:5, :3] = Nans.CENSORED  # members that disagree on a code give OTHER
+    assert is_all_missing(built.stderr.values) and is_all_missing(built.sample_size.values)
+    materialised = built.copy(deep=True)
+    assert not is_all_missing(materialised.stderr.values)
+    got, expected = aggregate(built, level, how), aggregate(materialised, level, how)
+    check_cube(got)
+    xr.testing.assert_identical(got, expected)
+    assert is_all_missing(got.stderr.values) and is_all_missing(got.sample_size.values)
+    assert set(np.unique(got.missing_stderr.values)) <= {Nans.NOT_APPLICABLE, Nans.CENSORED, Nans.OTHER}

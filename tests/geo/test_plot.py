@@ -74,3 +74,15 @@ def test_series_draws_one_line_per_region_and_rejects_unknown_ids(make_cube):
     with pytest.raises(InputError, match="not in the cube: zz"):
         series(cube, geo=["zz"])
     matplotlib.pyplot.close("all")
+
+
+def test_a_maps_colour_bar_names_its_units(jhu_cube):
+    import matplotlib.pyplot as plt
+
+    from delphi_signals.geo import per_capita
+
+    rates = per_capita(aggregate(jhu_cube, "state"))
+    ax = choropleth(rates)
+    colour_bar = [other for other in ax.figure.axes if other is not ax]
+    assert [c.get_ylabel() for c in colour_bar] == ["per 100,000 people"]
+    plt.close(ax.figure)

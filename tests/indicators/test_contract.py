@@ -60,7 +60,7 @@ def test_catalogue_facts_hold_for_every_indicator(indicator):
     assert all(s.kind != "rate" and (not s.is_smoothed or all(t.is_smoothed for t in indicator.signals
                                                               if t.family == s.family))
                for s in representatives)
-    smoothed = indicator.params_defaults["validation"]["dynamic"]["smoothed_signals"]
+    smoothed = indicator.defaults["validation"]["dynamic"]["smoothed_signals"]
     assert smoothed == [s.name for s in indicator.signals if s.is_smoothed]
 
 
@@ -127,6 +127,7 @@ from delphi_signals.geo import aggregate, per_capita
 from delphi_signals.indicators import params as P
 from delphi_signals.indicators.contract import Catalogue, Indicator
 from delphi_signals.indicators.runner import export_signals, stamp_signal
+from delphi_signals.log import get_logger
 from delphi_signals.sources import fetch
 
 SOURCE = "toy-source"
@@ -143,6 +144,7 @@ def pull(params):
 
 def run_module(params):
     frame = pd.read_csv(pull(params), dtype={"geo_value": str}, parse_dates=["time_value"])
+    get_logger(__name__, source=SOURCE).info("toy rows read", rows=len(frame))
     states = from_frame(frame, source=SOURCE, signal="toy_num", geo_type="state")
 
     def cubes():
@@ -182,10 +184,19 @@ def test_a_toy_indicator_in_another_package_runs_through_luigi_unchanged(toy_ind
     from luigi_tasks import Export
     from luigi_tasks.cli import main
 
+    import logging
+
     assert "toy-source" in sources()
+    events = []
+    collector = logging.Handler()
+    collector.emit = lambda record: events.append(json.loads(record.getMessage()))
+    logging.getLogger("toy_indicator").addHandler(collector)
     result = luigi.build([Export(source="toy-source", date=dt.date(2020, 6, 3))], local_scheduler=True,
                          detailed_summary=True)
     assert result.status == LuigiStatusCode.SUCCESS, result.summary_text
+    logging.getLogger("toy_indicator").removeHandler(collector)
+    # the package's log events carry its own name, not delphi_signals.<package>
+    assert [(e["logger"], e["rows"]) for e in events if e["event"] == "toy rows read"] == [("toy_indicator", 4)]
     folder = toy_indicator / "export" / "toy-source" / "20200603"
     manifest = json.loads((folder / "_SUCCESS").read_text())
     assert manifest["file_count"] == 8 and manifest["signals"] == ["toy_num", "toy_prop"]

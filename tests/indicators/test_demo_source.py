@@ -57,6 +57,18 @@ def test_backfill_revises_recent_days_upward_only(issues):
     assert (delta[:, -3:] >= 0).all() and delta[:, -3:].sum() > 0  # the last days were incomplete
 
 
+def test_reporting_backlog_in_los_angeles(issues):
+    frame = issues["2020-11-30"]["confirmed"]
+    la = frame.loc[frame.UID == 84006037].iloc[0]
+    daily = la[["11/22/20", "11/23/20", "11/24/20", "11/25/20", "11/26/20", "11/27/20", "11/28/20",
+                "11/29/20"]].astype(int).diff().iloc[1:].to_numpy()
+    assert (daily[:-1] == 0).all() and daily[-1] > 0  # nothing for six days, then the week on one day
+    before = la[["11/15/20", "11/22/20"]].astype(int).diff().iloc[-1]
+    assert 0.5 * before < daily[-1] < 2 * before  # about a week's cases
+    earlier = issues["2020-11-29"]["confirmed"]
+    assert (earlier.loc[earlier.UID == 84006037, ["11/23/20", "11/28/20"]].diff(axis=1).iloc[0, -1]) == 0
+
+
 def test_negative_corrections_and_weekday_pattern(issues):
     frame = issues["2020-11-30"]["confirmed"]
     daily = np.diff(frame.iloc[:, 11:].to_numpy(), axis=1)

@@ -240,7 +240,7 @@ def test_territory_county_proportions_by_hand(real_run, realdata):
 
 
 def test_an_unmapped_uid_is_dropped_and_listed(realdata, tmp_path, log_records):
-    from delphi_signals.indicators.jhu.pull import pull_data
+    from delphi_signals.indicators.jhu.pull import pull_metric
 
     for metric in ("confirmed", "deaths"):
         lines = (realdata / GOLDEN / "tests" / "test_data" / f"small_{metric}.csv").read_text().splitlines()
@@ -251,7 +251,7 @@ def test_an_unmapped_uid_is_dropped_and_listed(realdata, tmp_path, log_records):
     params = {"common": {"export_dir": str(tmp_path / "out"), "input_dir": str(tmp_path / "input"),
                          "issue_date": "2020-03-11"},
               "indicator": {"base_url": str(tmp_path / "{metric}.csv"), "export_start_date": "2020-03-10"}}
-    cube = pull_data("confirmed", base_url=str(tmp_path / "{metric}.csv"), data_root=tmp_path, issue_date="2020-03-11")
+    cube = pull_metric("confirmed", base_url=str(tmp_path / "{metric}.csv"), data_root=tmp_path, issue_date="2020-03-11")
     assert cube.attrs["unmapped_uids"] == [12345678]
     warnings = [r for r in log_records if r["level"] == "warning"]
     assert [(w["event"], w["uids"]) for w in warnings] == [("dropped UIDs without a county mapping", [12345678])]

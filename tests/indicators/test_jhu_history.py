@@ -11,7 +11,7 @@ import subprocess
 import pytest
 
 from delphi_signals.indicators.jhu.constants import REPO_PATH
-from delphi_signals.indicators.jhu.pull import pull_data, resolve_version
+from delphi_signals.indicators.jhu.pull import pull_metric, resolve_version
 from delphi_signals.indicators.jhu.run import run_module
 from delphi_signals.sources import SourceVersionError
 from delphi_signals.sources.versions import CommitsApiHistory, GitHistory, resolve_commit
@@ -123,7 +123,7 @@ def test_commits_api_resolver_picks_the_same_version(repo, sha_of, vintages, loc
     via_git = resolve_commit(GitHistory(repo), path, "2020-10-01", source="jhu-csse")
     assert via_api.value == via_git.value == sha_of["20200929"]
     assert server.requests[0]["query"] == {"path": path, "until": "2020-10-01T00:00:00Z", "per_page": "100"}
-    cube = pull_data("deaths", data_root=tmp_path, issue_date="2020-10-01", history=api,
+    cube = pull_metric("deaths", data_root=tmp_path, issue_date="2020-10-01", history=api,
                      history_raw=f"{server.url}/raw")
     cached = tmp_path / "input" / "jhu-csse" / "20201001_time_series_covid19_deaths_US.csv"
     assert cached.read_bytes() == (vintages / "time_series_covid19_deaths_US__thru_20200929.csv").read_bytes()
@@ -131,13 +131,13 @@ def test_commits_api_resolver_picks_the_same_version(repo, sha_of, vintages, loc
     assert str(cube.indexes["time"][-1].date()) == "2020-09-29"
     # the same day again: cached, the sidecar names the same commit, nothing fetched
     before = len(server.requests)
-    pull_data("deaths", data_root=tmp_path, issue_date="2020-10-01", history=api, history_raw=f"{server.url}/raw")
+    pull_metric("deaths", data_root=tmp_path, issue_date="2020-10-01", history=api, history_raw=f"{server.url}/raw")
     assert len(server.requests) == before + 1  # only the commits listing
 
 
 def test_a_live_url_without_history_refuses_a_past_issue(tmp_path):
     with pytest.raises(SourceVersionError, match="--allow-current"):
-        pull_data("confirmed", base_url="https://mirror.invalid/{metric}.csv", data_root=tmp_path,
+        pull_metric("confirmed", base_url="https://mirror.invalid/{metric}.csv", data_root=tmp_path,
                   issue_date="2020-09-10")
     assert not (tmp_path / "input").exists()
 

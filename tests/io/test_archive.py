@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from delphi_signals.errors import InputError
-from delphi_signals.indicators.jhu.pull import pull_data
+from delphi_signals.indicators.jhu.pull import pull_metric
 from delphi_signals.indicators.jhu.run import build_signals
 from delphi_signals.io import write_csvs
 from delphi_signals.io.archive import CACHE_MANIFEST, ArchiveDiffer
@@ -258,7 +258,7 @@ def jhu_exports(realdata, tmp_path_factory):
     for template, issue in VERSIONS:
         folder = root / "export" / issue
         for metric in ("confirmed", "deaths"):
-            cumulative = pull_data(metric, base_url=str(realdata / "jhu_csse" / template), data_root=root,
+            cumulative = pull_metric(metric, base_url=str(realdata / "jhu_csse" / template), data_root=root,
                                    issue_date=issue)
             for level, signals in SIGNALS.items():
                 for name, cube in build_signals(cumulative, metric, level):

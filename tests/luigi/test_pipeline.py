@@ -3,6 +3,7 @@ through Daily (pull, export, validate, diff, deliver, import) with two workers, 
 
 import datetime as dt
 import json
+import shlex
 import urllib.request
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import luigi
 import pandas as pd
 import pytest
 import sqlalchemy as sa
+from luigi.cmdline_parser import CmdlineParser
 
 from delphi_signals.epidata import Epidata
 from delphi_signals.epidata.schema import engine_for
@@ -47,6 +49,8 @@ def test_two_issues_under_luigid_on_mariadb_then_a_rerun_does_nothing(pipeline_c
     args = ["run", "--source", "hhs", "--date", "2020-11-30", "--days", "2", "--workers", "2",
             "--scheduler-url", luigid]
     assert main(args) == 0
+    waiting = Epidata(url).faults(status="proposed")["fault_id"].nunique()  # the summary names the proposed faults
+    assert f"faults: {waiting} proposed, waiting for an operator" in capsys.readouterr().out
     # the scheduler's record: every stage ran, for both dates
     query = urllib.request.quote(json.dumps({"status": "DONE"}))
     with urllib.request.urlopen(f"{luigid}/api/task_list?data={query}", timeout=10) as response:
@@ -91,9 +95,12 @@ def test_two_issues_under_luigid_on_mariadb_then_a_rerun_does_nothing(pipeline_c
     files = len(list((root / "export" / "hhs" / "20201130").glob("*.csv")))
     capsys.readouterr()
     assert main(["status"]) == 0
-    assert capsys.readouterr().out.splitlines() == [
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[:2] == [
         f"hhs              export 2020-11-30 ({files} files) · validation passed 2020-11-30 · delivered 2020-11-30 "
         f"({files} files) · imported 2020-11-30 · nothing waiting", "nightly 2020-11-30: 0 staleness complaint(s)"]
+    proposed = Epidata(url).faults(status="proposed")  # the validator's warnings, waiting for an operator
+    assert len(lines[2:]) == (proposed["fault_id"].nunique() + 1 if len(proposed) else 0)
     # a rerun is a no-op: nothing is rebuilt, nothing more is imported
     stamps = {p: p.stat().st_mtime_ns for p in root.rglob("_DELIVERED")}
     assert main(args) == 0
@@ -149,6 +156,14 @@ def test_a_failed_task_posts_a_notice_and_every_task_logs_time_and_memory(tmp_pa
         logging.getLogger("delphi_signals").removeHandler(collector)
     assert result.status.name == "FAILED"
     assert len(received) == 1 and "Pull" in received[0]["text"] and "failed" in received[0]["text"]
+    # the notice names the task, the error and the command that reruns it (Luigi parses it back to the same task)
+    notice = received[0]
+    assert notice["task"].startswith("Pull_") and notice["error"].startswith("FetchError: ")
+    assert notice["rerun"] == "luigi --module luigi_tasks Pull --source hhs --date 2020-11-30"
+    assert notice["error"][:60] in notice["text"] and notice["rerun"] in notice["text"]
+    with CmdlineParser.global_instance(shlex.split(notice["rerun"])[1:]) as parsed:
+        assert parsed.get_task_obj().task_id == notice["task"]
     failed = [json.loads(line) for line in lines if '"task failed"' in line]
     assert len(failed) == 1 and failed[0]["task"].startswith("Pull_") and "FetchError" in failed[0]["error"]
+    assert failed[0]["rerun"] == notice["rerun"]
     assert failed[0]["peak_memory_mb"] > 0 and failed[0]["elapsed_seconds"] >= 0

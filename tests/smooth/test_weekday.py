@@ -7,9 +7,11 @@ import xarray as xr
 
 from delphi_signals.cube import new_cube
 from delphi_signals.errors import InputError
+from delphi_signals.nancodes import Nans
 from delphi_signals.smooth.weekday import (
     STATUS,
     TOO_FEW_DAYS,
+    WeekdayAdjustmentWarning,
     WeekdayFitError,
     adjust_weekday,
     fit_weekday,
@@ -112,7 +114,8 @@ def test_a_region_with_too_few_days_is_flagged_and_the_others_fitted_as_alone():
     fits = fit_weekday(xr.DataArray(num, coords=coords), xr.DataArray(den, coords=coords), by="geo")
     assert fits.converged.values.tolist() == [True, False, True]
     assert not bool(fits.converged.sel(geo="01003")) and int(fits.status.sel(geo="01003")) == TOO_FEW_DAYS
-    assert (fits.weekday_effect.sel(geo="01003") == 0).all() and fits.attrs["converged"] == 0
+    assert fits.weekday_effect.sel(geo="01003").isnull().all() and fits.attrs["converged"] == 0
+    assert fits.reason.sel(geo="01003").item() == STATUS[TOO_FEW_DAYS] and fits.reason.sel(geo="01001").item() == ""
     for geo, row in (("01001", 0), ("01005", 2)):
         alone = fit_weekday(xr.DataArray(num[row], coords={"time": time}),
                             xr.DataArray(den[row], coords={"time": time}))
@@ -219,8 +222,13 @@ def test_fit_weekday_flags_or_raises_per_region():
     assert params.converged.values.tolist() == [True, False]
     assert params.status.sel(geo="ca") == 0 and STATUS[int(params.status.sel(geo="pa"))] != "converged"
     assert params.attrs["converged"] == 0
-    np.testing.assert_array_equal(params.weekday_effect.sel(geo="pa").values, np.zeros(7))  # no adjustment
+    assert params.weekday_effect.sel(geo="pa").isnull().all()  # no effects pass for a fit
+    assert params.reason.sel(geo="pa").item() == STATUS[int(params.status.sel(geo="pa"))]
     assert np.abs(params.weekday_effect.sel(geo="ca").values).max() > 0
+    unadjusted = fit_weekday(num, denominator, by="geo", on_failure="unadjusted")  # upstream's way, opted into
+    np.testing.assert_array_equal(unadjusted.weekday_effect.sel(geo="pa").values, np.zeros(7))
+    np.testing.assert_array_equal(unadjusted.weekday_effect.sel(geo="ca").values,
+                                  params.weekday_effect.sel(geo="ca").values)
     assert int(params.steps.sel(geo="ca")) > 0 and float(params.gradient_norm.sel(geo="ca")) < 1e-6
     with pytest.raises(WeekdayFitError, match=r"did not converge for \['pa'\]"):
         fit_weekday(num, denominator, by="geo", on_failure="raise")
@@ -251,3 +259,100 @@ def test_fit_by_geo_equals_separate_fits_and_adjusts_each_region_by_its_own_effe
                                rtol=1e-12)
     with pytest.raises(InputError, match="no weekday_effect for geo"):
         adjust_weekday(new_cube(["ny"], time, num[:1], source="demo", signal="x", geo_type="state"), params)
+
+
+def test_a_failed_region_is_left_missing_by_the_adjustment_and_named_in_a_warning():
+    time = pd.date_range("2020-06-01", periods=28)
+    bad, den, _ = unbounded_series()
+    good = np.random.default_rng(3).poisson(100, size=28).astype(float)
+    cube = new_cube(["ca", "pa"], time, [good, np.abs(bad)], source="demo", signal="x", geo_type="state")
+    num = xr.DataArray([good, bad], coords={"geo": ["ca", "pa"], "time": time})
+    params = fit_weekday(num, xr.DataArray([den, den], coords=num.coords), by="geo")
+    with pytest.warns(WeekdayAdjustmentWarning, match=r"for pa: their adjusted values are left missing"):
+        adjusted = adjust_weekday(cube, params)
+    assert adjusted.value.sel(geo="pa").isnull().all()
+    assert (adjusted.missing_value.sel(geo="pa") == Nans.OTHER).all()
+    effect = params.weekday_effect.sel(geo="ca").values
+    np.testing.assert_allclose(adjusted.value.sel(geo="ca").values, good / np.exp(effect[time.day_of_week]),
+                               rtol=1e-12)
+    assert (adjusted.missing_value.sel(geo="ca") == Nans.NOT_MISSING).all()
+    # upstream's behaviour is an explicit choice: the failed region's values pass through unadjusted
+    unadjusted = fit_weekday(num, xr.DataArray([den, den], coords=num.coords), by="geo", on_failure="unadjusted")
+    np.testing.assert_array_equal(adjust_weekday(cube, unadjusted).value.sel(geo="pa").values, np.abs(bad))
+    # a national fit that failed leaves every region missing
+    national = fit_weekday(xr.DataArray(bad, coords={"time": time}), xr.DataArray(den, coords={"time": time}))
+    with pytest.warns(WeekdayAdjustmentWarning, match="every region"):
+        assert adjust_weekday(cube, national).value.isnull().all()
+
+
+def hard_series(rng, days=120):
+    """Counts with the features that stalled the solver on real JHU counties: eight weeks of zeros first,
+    reporting spikes x20 (a backlog dumped on one day), and no reports on Sundays for a month."""
+    time = pd.date_range("2020-01-22", periods=days)
+    level = np.exp(np.linspace(0.0, 6.0, days)) * np.exp(0.3 * (time.day_of_week.to_numpy() == 2))
+    num = rng.poisson(level).astype(float)
+    num[:60] = 0.0
+    num[rng.choice(np.arange(60, days), 3, replace=False)] *= 20
+    month = (np.arange(days) >= 70) & (np.arange(days) < 100)
+    num[month & (time.day_of_week.to_numpy() == 6)] = 0.0
+    return num, time
+
+
+def assert_optimal(beta, num, den, dayofweek):
+    """Check the optimality conditions of the weekday problem at ``beta``, computed here independently of
+    the solver: alpha's gradient vanishes; the phi gradient equals ``-D' nu`` for multipliers ``nu`` (found
+    by least squares) within the L1 penalty's bound ``|nu| <= c``; and the duality gap those multipliers
+    certify, ``sum(c |D phi| - nu D phi)``, is nil relative to the objective."""
+    t = len(num)
+    c = 100 / (t - 2)
+    eta = design(dayofweek) @ beta
+    residual = np.where(den > 0, den * np.exp(eta) - num, 0.0) / t
+    scale = c + num.max() / t
+    assert np.abs(design(dayofweek)[:, :6].T @ residual).max() < 1e-7 * scale
+    d3 = np.diff(np.eye(t), 3, axis=0)  # (t - 3, t)
+    nu, *_ = np.linalg.lstsq(d3.T, -residual, rcond=None)
+    assert np.abs(d3.T @ nu + residual).max() < 1e-7 * scale
+    # D'D is ill-conditioned (~t^6), so the multipliers carry the gradient's rounding amplified: 1e-4 slack
+    assert np.abs(nu).max() <= c * (1 + 1e-4)
+    z = d3 @ beta[6:]
+    value = objective(beta, num, den, dayofweek)
+    assert abs(np.sum(c * np.abs(z) - nu * z)) <= 1e-7 * max(1.0, abs(value))  # the same amplified rounding
+
+
+@pytest.mark.parametrize("denominator", ["constant", "trailing week"])
+def test_hard_series_converge_to_the_optimum_with_both_denominators(denominator):
+    rng = np.random.default_rng(19)
+    rows = [hard_series(rng)[0] for _ in range(4)]
+    time = hard_series(rng)[1]
+    num = np.array(rows)
+    if denominator == "constant":
+        den = np.ones_like(num)
+        start = 0  # the leading zeros stay in the fit: the hard case
+    else:
+        den = np.array([np.convolve(row, np.ones(7))[: len(row)] for row in num])
+        start = int(np.flatnonzero((den <= 0).any(axis=0))[-1]) + 1  # as upstream: a zero denominator is no input
+    num, den, dow = num[:, start:], den[:, start:], time[start:].day_of_week.to_numpy()
+    fits = solve_weekday(num, den, dow)
+    assert fits.converged.all(), [STATUS[int(code)] for code in fits.status]
+    for i in range(len(num)):
+        assert_optimal(fits.beta[i], num[i], den[i], dow)
+        assert fits.objective[i] == pytest.approx(objective(fits.beta[i], num[i], den[i], dow), rel=1e-12)
+    for i in (0, 3):  # an independent general minimiser gets no lower (row 3 needed the solver's fallbacks)
+        reference = scipy_reference(num[i], den[i], dow)
+        ours_value, reference_value = objective(fits.beta[i], num[i], den[i], dow), objective(reference, num[i], den[i], dow)
+        assert ours_value <= reference_value + 1e-10 * abs(reference_value)
+
+
+def test_real_counties_that_stalled_now_converge_on_the_whole_span(realdata):
+    """Hidalgo (48215), Tarrant (48439) and Bronx (36005) with denominator 1 from the first day of the file:
+    weeks of zeros, then spikes; the solver used to stop with "no step reduced the residual"."""
+    counts, dates = jhu_increments(realdata, [48215, 48439, 36005], "2020-01-23", "2020-11-30")
+    dow = dates.day_of_week.to_numpy()
+    ones = np.ones_like(counts)
+    fits = solve_weekday(counts, ones, dow)
+    assert fits.converged.all(), [STATUS[int(code)] for code in fits.status]
+    for i in range(3):
+        assert_optimal(fits.beta[i], counts[i], ones[i], dow)
+    # the optimum upstream's best solver reaches for Hidalgo (issue 19), to its printed precision
+    effect = np.append(fits.beta[0, :6], -fits.beta[0, :6].sum())
+    np.testing.assert_allclose(effect, [0.19, 0.32, 0.53, 0.40, 0.55, -1.34, -0.66], atol=0.006)

@@ -198,7 +198,7 @@ def test_skip_is_logged_with_fixed_fields(http_server, tmp_path):
     fetch(http_server.url("/good.csv"), source="s", data_root=tmp_path, day=DAY)
     with capture_logs() as logs:
         fetch(http_server.url("/good.csv"), source="s", data_root=tmp_path, day=DAY)
-    assert logs == [{"event": "fetch skipped: cached", "log_level": "info", "source": "s",
+    assert logs == [{"event": "fetch skipped: cached", "log_level": "debug", "source": "s",
                      "url": http_server.url("/good.csv"), "file": str(tmp_path / "input/s/20201130_good.csv")}]
 
 

@@ -76,9 +76,11 @@ PARAMS_DEFAULTS = {
         "common": {"data_source": SOURCE, "span_length": 14, "min_expected_lag": {"all": "1"},
                    "max_expected_lag": {"all": "7"}, "dry_run": False, "suppressed_errors": []},
         "static": {"minimum_sample_size": 0, "missing_se_allowed": True, "missing_sample_size_allowed": True},
-        "dynamic": {"ref_window_size": 7, "smoothed_signals": [s.name for s in CATALOGUE if s.is_smoothed]},
+        "dynamic": {"ref_window_size": 7},  # smoothed_signals: derived from the catalogue (Indicator.defaults)
     },
     "archive": {"backend": "filesystem"},
     # upstream's hospital-admissions pipelines never used the differ: each issue delivers the whole export
     "delivery": {"mode": "full"},
+    # Sir Complains-a-lot's limits for this source (upstream's keys); [nightly] staleness_config overrides
+    "staleness": {"max_age": 8, "max_gap": 1, "gap_window": 7, "maintainers": []},
 }

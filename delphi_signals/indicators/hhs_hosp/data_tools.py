@@ -6,9 +6,9 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from ...cube import new_cube
+from ...cube import blank, new_cube
 from ...log import get_logger
-from ...nancodes import MISSING_NAMES, Nans
+from ...nancodes import Nans
 from ...timeaxis import time_axis
 from .constants import MA_FLU_FIX_AFTER, SIGNAL_COLUMNS, SOURCE
 
@@ -57,12 +57,7 @@ def state_cube(frame: pd.DataFrame, signal: str) -> xr.Dataset:
 
 def drop_cells(cube: xr.Dataset, mask) -> xr.Dataset:
     """A copy of ``cube`` with the cells under ``mask`` made empty (no row written for them)."""
-    out = cube.copy(deep=True)
-    mask = np.asarray(mask, dtype=bool)
-    for q, code in MISSING_NAMES.items():
-        out[q].values[mask] = np.nan
-        out[code].values[mask] = Nans.OTHER
-    return out
+    return blank(cube, np.asarray(mask, dtype=bool), Nans.OTHER)
 
 
 def massachusetts_flu_fix(cube: xr.Dataset) -> xr.Dataset:

@@ -97,7 +97,7 @@ def fetch_chunked(endpoint: str, *, data_root, day, as_of: str, first=FIRST_DAY,
     target = cache_path(data_root, SOURCE, day, CACHE_NAME, "json")
     if target.exists() and not force:
         digest, size = sha256_file(target)
-        log.info("fetch skipped: cached", url=endpoint, file=str(target))
+        log.debug("fetch skipped: cached", url=endpoint, file=str(target))
         return FetchResult(target, endpoint, size, digest, skipped=True, attempts=0)
     states = ",".join(s.upper() for s in geo_values("state"))
     rows, requests = [], 0
@@ -240,6 +240,6 @@ def read_response(path) -> pd.DataFrame:
         i = int(np.flatnonzero(dupes.to_numpy())[0])
         raise InputError(f"epidata[{i}]: state {frame.state[i]} and date {frame.date[i]:%Y%m%d} repeated",
                          file=path, field="date")
-    log.info("read hhs response", file=str(path), rows=len(frame), states=int(frame.state.nunique()),
+    log.debug("read hhs response", file=str(path), rows=len(frame), states=int(frame.state.nunique()),
              issue=body["epidata"][0].get("issue"))
     return frame.sort_values(["state", "date"], ignore_index=True)

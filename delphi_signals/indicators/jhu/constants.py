@@ -1,5 +1,6 @@
 """Names and fixed facts of the JHU CSSE indicator (spec: indicators.md §8)."""
 
+from ...geo import county_split
 from ..contract import Catalogue
 
 SOURCE = "jhu-csse"
@@ -70,17 +71,18 @@ PARAMS_DEFAULTS = {
                    "max_expected_lag": {"all": "3"}, "dry_run": False,
                    "suppressed_errors": [{"check_name": "check_val_lt_0"}]},
         "static": {"minimum_sample_size": 0, "missing_se_allowed": True, "missing_sample_size_allowed": True},
-        "dynamic": {"ref_window_size": 7, "smoothed_signals": [s.name for s in CATALOGUE if s.is_smoothed]},
+        "dynamic": {"ref_window_size": 7},  # smoothed_signals: derived from the catalogue (Indicator.defaults)
     },
     "archive": {"backend": "filesystem"},
     "delivery": {"mode": "diff"},
+    # Sir Complains-a-lot's limits for this source (upstream's keys); [nightly] staleness_config overrides
+    "staleness": {"max_age": 2, "max_gap": 1, "gap_window": 7, "maintainers": []},
 }
 
 # UIDs whose counts are split over several counties (weights: population shares, as upstream)
 UID_SPLITS = {
-    84070002: {"25007": 16535 / 26707, "25019": 10172 / 26707},  # Dukes and Nantucket
-    84070003: {"29095": 674158 / 1084897, "29047": 221939 / 1084897,  # Kansas City
-               "29037": 99478 / 1084897, "29165": 89322 / 1084897},
+    84070002: county_split("Dukes and Nantucket", "ma"),
+    84070003: county_split("Kansas City", "mo"),
 }
 UTAH_DISTRICTS = range(84070015, 84070021)  # Bear River … Weber-Morgan: Utah's megacounty
 TERRITORY_UIDS = {16: "60000", 316: "66000", 580: "69000", 850: "78000", 630: "72000"}

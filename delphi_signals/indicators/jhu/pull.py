@@ -12,7 +12,7 @@ from pathlib import PurePosixPath
 import numpy as np
 
 from ...cube import new_cube
-from ...geo.tables import _read
+from ...geo import state_table
 from ...layout import DEFAULT_DATA_ROOT
 from ...log import get_logger
 from ...sources import fetch
@@ -36,12 +36,19 @@ log = get_logger(__name__, source=SOURCE)
 @lru_cache(maxsize=1)
 def state_codes() -> dict[str, str]:
     """State (and territory) names as JHU writes them in ``Province_State`` → 2-digit FIPS state code."""
-    states = _read("states")
+    states = state_table()
     return dict(zip(states["state_name"], states["state_code"]))
 
 
+def pull_data(params: dict) -> None:
+    """The contract's ``pull(params)``: fetch (and check) both metrics' raw files of one issue, as known then,
+    into the dated input cache."""
+    for metric in METRICS:
+        pull_metric(metric, **pull_options(params))
+
+
 def pull_options(params: dict) -> dict:
-    """The keyword arguments of :func:`pull_data` from a ``params`` dict.
+    """The keyword arguments of :func:`pull_metric` from a ``params`` dict.
 
     ``indicator.base_url`` (template with ``{metric}``), ``force_pull``, ``history`` (a commits API base or a
     local git clone; default the CSSE repository's API when ``base_url`` is the default), ``history_raw``,
@@ -105,7 +112,7 @@ def resolve_versions(params: dict) -> list[SourceVersion]:
     return [resolve_version(metric, **options)[0] for metric in METRICS]
 
 
-def pull_data(metric: str, *, base_url: str = DEFAULT_BASE_URL, data_root=DEFAULT_DATA_ROOT, issue_date=None,
+def pull_metric(metric: str, *, base_url: str = DEFAULT_BASE_URL, data_root=DEFAULT_DATA_ROOT, issue_date=None,
               force: bool = False, history=None, history_raw: str = DEFAULT_HISTORY_RAW,
               history_path: str = REPO_PATH, allow_current: bool = False):
     """Fetch ``time_series_covid19_{metric}_US.csv`` as known on ``issue_date`` (cached per issue day, with a

@@ -5,13 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from ...errors import InputError
-from ...log import progress
 from ...smooth import smooth
 from ..runner import export_signals, stamp_signal
 from .constants import CATALOGUE, GEO_RES, METRICS, SOURCE
 from .data_tools import incidence
 from .geo import geo_map
-from .pull import pull_data, pull_options
+from .pull import pull_metric, pull_options
 
 
 def base_cubes(cumulative, chunks: int | None = None) -> dict:
@@ -40,12 +39,6 @@ def build_signals(cumulative, metric: str, geo_res: str, base: dict | None = Non
         cube = counts[kind] if signal.kind == "count" else geo_map(base[kind], geo_res, sensor_is_prop=True)
         smoothed = smooth(cube, "moving_average", signal.smoothing) if signal.smoothing else cube
         yield signal.name, stamp_signal(smoothed, signal, SOURCE)
-
-
-def pull_inputs(params: dict) -> None:
-    """Fetch (and check) both metrics' raw files of one issue, as known then, into the dated input cache."""
-    for metric in METRICS:
-        pull_data(metric, **pull_options(params))
 
 
 def dask_chunks(params: dict) -> int | None:
@@ -84,10 +77,10 @@ def run_module(params: dict) -> list[Path]:
 
     def cubes():
         for metric in METRICS:
-            cumulative = pull_data(metric, **pull_options(params))
+            cumulative = pull_metric(metric, **pull_options(params))
             unmapped.update(cumulative.attrs["unmapped_uids"])
             base = base_cubes(cumulative, chunks)
-            for geo_res in progress(GEO_RES, desc=f"{SOURCE} {metric}", unit="geo level"):
+            for geo_res in GEO_RES:
                 for _name, cube in build_signals(cumulative, metric, geo_res, base):
                     yield cube.compute() if chunks else cube
 

@@ -73,8 +73,10 @@ PARAMS_DEFAULTS = {
         "common": {"data_source": SOURCE, "span_length": 28, "min_expected_lag": {"all": "1"},
                    "max_expected_lag": {"all": "28"}, "dry_run": False, "suppressed_errors": []},
         "static": {"minimum_sample_size": 0, "missing_se_allowed": True, "missing_sample_size_allowed": True},
-        "dynamic": {"ref_window_size": 28, "smoothed_signals": []},
+        "dynamic": {"ref_window_size": 28},  # smoothed_signals: derived from the catalogue (Indicator.defaults)
     },
     "archive": {"backend": "filesystem"},
     "delivery": {"mode": "diff"},
+    # Sir Complains-a-lot's limits for this source (upstream's keys); [nightly] staleness_config overrides
+    "staleness": {"max_age": 16, "max_gap": 1, "gap_window": 21, "maintainers": []},
 }

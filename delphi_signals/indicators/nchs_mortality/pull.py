@@ -84,7 +84,7 @@ def fetch_soda(url: str, *, data_root, day, name: str = CACHE_NAME, token: str |
     target = cache_path(data_root, SOURCE, day, name, "csv")
     if target.exists() and not force:
         digest, size = sha256_file(target)
-        log.info("fetch skipped: cached", url=url, file=str(target))
+        log.debug("fetch skipped: cached", url=url, file=str(target))
         return FetchResult(target, url, size, digest, skipped=True, attempts=0)
     endpoint = re.sub(r"\.json$", ".csv", url.split("?", 1)[0])
     endpoint = endpoint if endpoint.endswith(".csv") else endpoint + ".csv"
@@ -264,6 +264,6 @@ def read_table(path) -> pd.DataFrame:
         raise InputError(f"{out.state[i]} week ending {end[i]:%Y-%m-%d} given twice", file=path,
                          line=int(lines[i]), field="end_week")
     out = out.sort_values(["state", "week_start"], ignore_index=True)
-    log.info("read nchs table", file=str(path), rows=len(out), states=int(out.state.nunique()),
+    log.debug("read nchs table", file=str(path), rows=len(out), states=int(out.state.nunique()),
              weeks=int(out.week_start.nunique()))
     return out
