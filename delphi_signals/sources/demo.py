@@ -609,3 +609,110 @@ def write_outpatient_drop(folder, issue_date, *, seed: int = 0) -> Path:
 def write_inpatient_drop(folder, issue_date, *, seed: int = 0) -> Path:
     """Write the demo inpatient drop of ``issue_date`` (hospital-admissions) into ``folder``, atomically."""
     return _write_drop("INPATIENT", folder, issue_date, seed=seed)
+
+
+# ---- Quidel: device-level antigen test records in a bucket laid out by day received --------------------------
+
+QUIDEL_TESTS_PER_DAY = 2000
+"""Tests stored on an average day in the demo (the real source had tens of thousands; the demo stays small)."""
+QUIDEL_RECEIVED_DAYS = 45
+"""Days received that a demo issue's folder holds (the issue date and the days before it)."""
+QUIDEL_PREFIX = "quidel-demo"
+QUIDEL_COLUMNS = ("SofiaSerNum", "TestDate", "Facility", "City", "State", "Zip", "PatientAge", "Result1", "Result2",
+                  "OverallResult", "County", "FacilityType", "Assay", "SCO1", "SCO2", "CLN", "CSN", "InstrType",
+                  "StorageDate", "ResultId", "SarsTestNumber")
+QUIDEL_LAG_SHARES = np.array([0.0, 0.35, 0.25, 0.15, 0.1, 0.07, 0.05, 0.03])  # days from test to storage
+QUIDEL_AGES = np.array([0.04, 0.14, 0.5, 0.19, 0.13])  # 0-4, 5-17, 18-49, 50-64, 65+
+QUIDEL_AGE_SPANS = ((0, 5), (5, 18), (18, 50), (50, 65), (65, 90))
+QUIDEL_TEST_WEEKDAY = np.array([1.15, 1.1, 1.05, 1.05, 1.0, 0.85, 0.8])  # Monday .. Sunday
+
+
+@lru_cache(maxsize=1)
+def _quidel_zips():
+    """Zips with a population, their share of people, their main county's row in ``_claims_regions()`` and state."""
+    zips = _read("zips")
+    zips = zips[zips["population"].notna()].copy()
+    zips["population"] = zips["population"].astype(float)
+    links = _read("zip_county").copy()
+    links["weight"] = links["weight"].astype(float)
+    main = links.sort_values("weight").drop_duplicates("zip", keep="last").set_index("zip")["county"]
+    fips, _, _, _ = _claims_regions()
+    row = pd.Series(np.arange(len(fips)), index=fips)
+    zips["county_row"] = row.reindex(main.reindex(zips["zip"]).to_numpy()).to_numpy()
+    zips = zips[zips["county_row"].notna() & (zips["population"] > 0)]
+    states = _read("counties").set_index("county")["state_id"]
+    share = zips["population"].to_numpy() / zips["population"].sum()
+    return (zips["zip"].to_numpy(dtype=str), share, zips["county_row"].astype(int).to_numpy(),
+            states.reindex(fips[zips["county_row"].astype(int).to_numpy()]).str.upper().to_numpy(dtype=str))
+
+
+def quidel_object(received, *, seed: int = 0, tests_per_day: int = QUIDEL_TESTS_PER_DAY) -> pd.DataFrame:
+    """The test records a demo device fleet stored on day ``received`` (one row per test, upstream's columns).
+
+    Tests are spread over zips by population; each was taken 1–7 days before it was stored; it is positive with a
+    chance that follows its county's true case rate; ages blank for about 4 % of tests, results ``invalid`` for
+    about 1.5 %, a few zips written as zip+4. The same seed and day give the same rows.
+
+    Examples
+    --------
+    >>> frame = quidel_object("2020-11-20")
+    >>> frame.columns[:3].tolist(), 1000 < len(frame) < 4000, sorted(frame["OverallResult"].unique())
+    (['SofiaSerNum', 'TestDate', 'Facility'], True, ['invalid', 'negative', 'positive'])
+    """
+    day = _issue(received, FIRST_DAY + pd.Timedelta(days=len(QUIDEL_LAG_SHARES)), "quidel")
+    zips, share, county_row, state = _quidel_zips()
+    t = (day - FIRST_DAY).days
+    rng = np.random.default_rng([seed, 4, t])
+    n = int(rng.poisson(tests_per_day * QUIDEL_TEST_WEEKDAY[day.day_of_week]))
+    z = rng.choice(len(zips), size=n, p=share)
+    lag = rng.choice(len(QUIDEL_LAG_SHARES), size=n, p=QUIDEL_LAG_SHARES)
+    rate = _case_rate(seed)[county_row[z], t - lag]
+    positive = rng.random(n) < np.clip(0.02 + 25 * rate, 0, 0.5)
+    invalid = rng.random(n) < 0.015
+    result = np.where(invalid, "invalid", np.where(positive, "positive", "negative"))
+    band = rng.choice(len(QUIDEL_AGES), size=n, p=QUIDEL_AGES)
+    low = np.array([s[0] for s in QUIDEL_AGE_SPANS])[band]
+    high = np.array([s[1] for s in QUIDEL_AGE_SPANS])[band]
+    age = np.floor(low + rng.random(n) * (high - low)).astype(int).astype(str)
+    age = np.where(age == "0", "<1", age)
+    age = np.where(rng.random(n) < 0.04, "", age)
+    zip_text = np.where(rng.random(n) < 0.01, np.char.add(zips[z], "-0001"), zips[z])
+    tested = (day - pd.to_timedelta(lag, "D")).strftime("%-m/%-d/%y").to_numpy()
+    frame = pd.DataFrame({c: "" for c in QUIDEL_COLUMNS}, index=np.arange(n))
+    frame["SofiaSerNum"] = (z % 997 + 1000).astype(str)
+    frame["TestDate"] = tested
+    frame["State"] = state[z]
+    frame["Zip"] = zip_text
+    frame["PatientAge"] = age
+    frame["Result1"] = result
+    frame["OverallResult"] = result
+    frame["StorageDate"] = f"{day.month}/{day.day}/{day:%y}"
+    return frame
+
+
+def quidel_key(received) -> str:
+    """The bucket key of the demo's object received on ``received``: ``quidel-demo/YYYY_MM_DD/…-sars.csv``.
+
+    Examples
+    --------
+    >>> quidel_key("2020-11-30")
+    'quidel-demo/2020_11_30/Sofia_20201130-sars.csv'
+    """
+    day = pd.Timestamp(received)
+    return f"{QUIDEL_PREFIX}/{day:%Y_%m_%d}/Sofia_{day:%Y%m%d}-sars.csv"
+
+
+def write_quidel_drops(folder, issue_date, *, seed: int = 0, days: int = QUIDEL_RECEIVED_DAYS,
+                       tests_per_day: int = QUIDEL_TESTS_PER_DAY) -> Path:
+    """Write the demo bucket (a local folder in the bucket's layout) as it stood on ``issue_date``: one object per
+    day received, ``days`` days back to the issue date (:func:`quidel_key`); objects already there are kept."""
+    folder = Path(folder)
+    issue = pd.Timestamp(issue_date)
+    for back in range(days, -1, -1):
+        received = issue - pd.Timedelta(days=back)
+        path = folder / quidel_key(received)
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            frame = quidel_object(received, seed=seed, tests_per_day=tests_per_day)
+            atomic.write_bytes(path, frame.to_csv(index=False).encode())
+    return folder
