@@ -243,3 +243,17 @@ def test_same_drop_on_two_issues_counts_once(tmp_path):
     params["common"]["issue_date"] = "2020-08-18"
     again = read_export(run_module(params))
     assert_same(again, upstream())  # not doubled: the object met again is skipped, as upstream's seen files
+
+
+def test_runs_without_boto3_and_names_the_extra_for_a_bucket(tmp_path, monkeypatch):
+    import sys
+
+    from delphi_signals.sources.errors import MissingExtraError
+
+    monkeypatch.setitem(sys.modules, "boto3", None)  # import boto3 now fails, installed or not
+    ours, _ = run(tmp_path, DROP, reproduce_top_up_bugs=True)
+    assert len(set(ours["file"])) == 223
+    params = {"common": {"issue_date": "2020-08-17", "input_dir": str(tmp_path / "b" / "input")},
+              "indicator": {"base_url": "s3://some-bucket/"}}
+    with pytest.raises(MissingExtraError, match=r"pip install boto3.*delphi-signals\[s3\]"):
+        resolve_versions(params)
