@@ -43,6 +43,8 @@ MAX_QUERY_BYTES = 65_536
 MAX_BODY_BYTES = 1_048_576
 BATCH_ROWS = 5_000
 DB_ENV = "DELPHI_SIGNALS_API_DB"
+RESTRICTED_SOURCES = {"quidel": "quidel"}
+"""Sources served only to API keys holding the role named here (as upstream's API serves quidel)."""
 
 
 @dataclass
@@ -50,12 +52,14 @@ class Settings:
     """Server limits and access control.
 
     ``api_keys`` maps a key to its requests per minute; when it is empty every request is anonymous and
-    unlimited.
+    unlimited. ``roles`` maps a key to its roles: a restricted source (:data:`RESTRICTED_SOURCES`) is served
+    only to keys with its role, and is unknown to everyone else.
     """
 
     max_results: int = MAX_RESULTS
     compat_max_results: int = COMPAT_MAX_RESULTS
     api_keys: dict[str, int] = field(default_factory=dict)
+    roles: dict[str, frozenset] = field(default_factory=dict)
     signal_cache_seconds: float = 30.0
 
 
@@ -105,12 +109,12 @@ class _Server:
                 self._signals_at = time.monotonic()
             return self._signals
 
-    def resolve(self, query: CovidcastQuery) -> list[int]:
+    def resolve(self, query: CovidcastQuery, hidden=frozenset()) -> list[int]:
         known = self.signal_keys()
         if not any(src == query.source for src, _ in known):
             self.signal_keys_refresh()
             known = self.signal_keys()
-        sources = sorted({src for src, _ in known})
+        sources = sorted({src for src, _ in known} - set(hidden))
         if query.source not in sources:
             raise ApiError(f"data_source {query.source!r} is unknown; known: {', '.join(sources) or '(none yet)'}")
         if query.signals is None:
@@ -207,7 +211,10 @@ def create_app(db_url: str, settings: Settings | None = None) -> FastAPI:
         fmt = (params.get("format") or "classic").lower()
         try:
             query = parse_covidcast(params, compat=compat)
-            keys = server.resolve(query)
+            hidden = _hidden_sources(request, settings)
+            if query.source in hidden:
+                raise ApiError(f"data_source {query.source!r} is unknown")
+            keys = server.resolve(query, hidden=hidden)
         except ApiError as exc:
             return _respond_error(str(exc), fmt if fmt in ("json", "csv", "jsonl") else "classic")
         limit = settings.compat_max_results if compat else settings.max_results
@@ -248,15 +255,16 @@ def create_app(db_url: str, settings: Settings | None = None) -> FastAPI:
         if endpoint == "covidcast":
             return _covidcast(params, request, compat=True)
         if endpoint == "covidcast_meta":
-            return _meta(params)
+            return _meta(params, request)
         return _respond_error(f"endpoint {str(endpoint)[:40]!r} is not served here; use covidcast or "
                               "covidcast_meta", "classic")
 
     app.add_api_route("/epidata/api.php", _api_php, methods=["GET", "POST"],
                       summary="legacy route: endpoint=covidcast (or source=covidcast), at most 3,650 rows")
 
-    def _meta(params: dict) -> Response:
+    def _meta(params: dict, request: Request | None = None) -> Response:
         fmt = (params.get("format") or "classic").lower()
+        hidden = _hidden_sources(request, settings)
         try:
             query = parse_meta(params)
         except ApiError as exc:
@@ -266,7 +274,8 @@ def create_app(db_url: str, settings: Settings | None = None) -> FastAPI:
                                   .order_by(covidcast_meta_cache.c.timestamp.desc()).limit(1)).scalar()
         entries = json.loads(stored) if stored else []
         chosen = [e for e in entries
-                  if (query.time_types is None or e.get("time_type") in query.time_types)
+                  if e.get("data_source") not in hidden
+                  and (query.time_types is None or e.get("time_type") in query.time_types)
                   and (query.geo_types is None or e.get("geo_type") in query.geo_types)
                   and (query.signals is None or any(e.get("data_source") == src and sig in (None, e.get("signal"))
                                                     for src, sig in query.signals))]
@@ -283,11 +292,13 @@ def create_app(db_url: str, settings: Settings | None = None) -> FastAPI:
         return Response(orjson.dumps({"epidata": chosen, "result": 1, "message": "success"}),
                         media_type="application/json")
 
-    def _analytics(params: dict, compute) -> Response:
+    def _analytics(params: dict, compute, request: Request | None = None) -> Response:
         fmt = (params.get("format") or "classic").lower()
         try:
             source = _name_param(params, "data_source")
             signal = _name_param(params, "signal", "signals")
+            if source in _hidden_sources(request, settings):
+                raise ApiError(f"data_source {source!r} is unknown")
             if (source, signal) not in server.signal_keys():
                 server.signal_keys_refresh()
                 if (source, signal) not in server.signal_keys():
@@ -318,7 +329,7 @@ def create_app(db_url: str, settings: Settings | None = None) -> FastAPI:
             with server.engine.connect() as conn:
                 return signal_coverage(conn, source, signal, run_date, days=min(days, 3650))["coverage"]
 
-        return _analytics(params, compute)
+        return _analytics(params, compute, request)
 
     @app.get("/epidata/covidcast/backfill", summary="revision profile of one signal and region: each issue's "
              "value against the anchor issue's, by lag")
@@ -349,7 +360,7 @@ def create_app(db_url: str, settings: Settings | None = None) -> FastAPI:
             return [{k: (None if isinstance(v, float) and v != v else v) for k, v in row.items()}
                     for row in out.to_dict(orient="records")]
 
-        return _analytics(params, compute)
+        return _analytics(params, compute, request)
 
     @app.get("/epidata/covidcast_meta/", summary="metadata of every signal, from the metadata cache")
     async def covidcast_meta(
@@ -360,7 +371,7 @@ def create_app(db_url: str, settings: Settings | None = None) -> FastAPI:
         fields: str | None = Query(None, description="fields to include, or -field to exclude"),
         format: str | None = Query(None, description="classic (default), json, csv or jsonl"),
     ):
-        return _meta(dict(request.query_params))
+        return _meta(dict(request.query_params), request)
 
     return app
 
@@ -403,6 +414,30 @@ def _api_key(request: Request) -> str | None:
     if auth.lower().startswith("bearer "):
         return auth[7:].strip()
     return request.query_params.get("api_key") or request.query_params.get("auth") or None
+
+
+def _hidden_sources(request: Request | None, settings: Settings) -> frozenset:
+    """The restricted sources the request's API key has no role for (all of them without a key)."""
+    roles = settings.roles.get(_api_key(request), frozenset()) if request is not None else frozenset()
+    return frozenset(src for src, role in RESTRICTED_SOURCES.items() if role not in roles)
+
+
+def parse_api_keys(spec: dict) -> tuple[dict[str, int], dict[str, frozenset]]:
+    """``$DELPHI_SIGNALS_API_KEYS``: ``{"key": requests_per_minute}`` or ``{"key": {"rpm": n, "roles": [...]}}``.
+
+    Examples
+    --------
+    >>> parse_api_keys({"a": 60, "b": {"rpm": 30, "roles": ["quidel"]}})
+    ({'a': 60, 'b': 30}, {'a': frozenset(), 'b': frozenset({'quidel'})})
+    """
+    rpm, roles = {}, {}
+    for key, value in spec.items():
+        if isinstance(value, dict):
+            rpm[str(key)] = int(value.get("rpm", 60))
+            roles[str(key)] = frozenset(str(r) for r in value.get("roles") or ())
+        else:
+            rpm[str(key)], roles[str(key)] = int(value), frozenset()
+    return rpm, roles
 
 
 def _authorized(request: Request, settings: Settings, server: _Server) -> bool:
@@ -466,10 +501,11 @@ def _stream(engine, statement, bound: dict, query: CovidcastQuery, limit: int, r
 def app_from_env() -> FastAPI:
     """The app over ``$DELPHI_SIGNALS_API_DB`` (for uvicorn ``--factory`` and gunicorn workers).
 
-    ``$DELPHI_SIGNALS_API_KEYS`` may hold a JSON object ``{"key": requests_per_minute}``.
+    ``$DELPHI_SIGNALS_API_KEYS`` may hold a JSON object ``{"key": requests_per_minute}``, or per key
+    ``{"rpm": n, "roles": ["quidel"]}`` (:func:`parse_api_keys`).
     """
     url = os.environ.get(DB_ENV)
     if not url:
         raise ApiError(f"set ${DB_ENV} to the database URL")
-    keys = json.loads(os.environ.get("DELPHI_SIGNALS_API_KEYS") or "{}")
-    return create_app(url, Settings(api_keys={str(k): int(v) for k, v in keys.items()}))
+    keys, roles = parse_api_keys(json.loads(os.environ.get("DELPHI_SIGNALS_API_KEYS") or "{}"))
+    return create_app(url, Settings(api_keys=keys, roles=roles))
