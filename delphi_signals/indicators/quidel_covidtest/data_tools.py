@@ -21,6 +21,7 @@ from ... import estimators as E
 from ...cube import new_cube
 from .constants import AGE_GROUPS, MIN_OBS, POOL_DAYS, SOURCE
 from .counts import PRESENT, group_channels
+from .geo import TOLERANCE
 
 
 def window_sum(x: np.ndarray, days: int = POOL_DAYS) -> np.ndarray:
@@ -96,7 +97,7 @@ def estimate(level: Level, group: int, *, smoothed: bool) -> tuple[np.ndarray, n
             topped_pos, topped_tests = E.top_up(positives, tests, p_pos, p_tests, MIN_OBS)
             positives = np.where(borrow, topped_pos, positives)
             tests = np.where(borrow, topped_tests, tests)
-    p, se, n = E.min_sample_estimate(positives, tests, MIN_OBS)
+    p, se, n = E.min_sample_estimate(positives, tests, MIN_OBS - TOLERANCE)
     return 100.0 * p, 100.0 * se, n
 
 

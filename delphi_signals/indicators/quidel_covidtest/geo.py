@@ -25,6 +25,11 @@ from ...geo import crosswalk, megacounty_of
 from ...geo.tables import _read
 from .counts import PRESENT, group_channels
 
+TOLERANCE = 1e-6
+"""Thresholds on weighted counts are compared with this slack: a count that is 50 in exact arithmetic (zip shares
+adding up to whole tests) must not fall on the wrong side of a threshold of 50 by the order of a floating-point
+sum (upstream's sums land on either side of it by chance)."""
+
 
 def zip_to_level(zip_ids: np.ndarray, counts: sp.csr_array, n_time: int, level: str
                  ) -> tuple[np.ndarray, np.ndarray]:
@@ -73,11 +78,11 @@ def add_megacounties(county_ids: np.ndarray, counts: np.ndarray, threshold: floa
     out = np.zeros((len(mega_ids),) + counts.shape[1:])
     n_groups = (counts.shape[2] - 1) // 2
     for g in range(n_groups):
-        folded = present & (counts[:, :, group_channels(g)[0]] <= threshold)
+        folded = present & (counts[:, :, group_channels(g)[0]] <= threshold + TOLERANCE)
         for channel in group_channels(g):
             np.add.at(out[:, :, channel], mega_index, counts[:, :, channel] * folded)
     mega_rows = np.zeros((len(mega_ids), counts.shape[1]), dtype=bool)
-    np.logical_or.at(mega_rows, mega_index, present & (counts[:, :, group_channels(0)[0]] <= threshold))
+    np.logical_or.at(mega_rows, mega_index, present & (counts[:, :, group_channels(0)[0]] <= threshold + TOLERANCE))
     out *= mega_rows[:, :, None]
     out[:, :, PRESENT] = mega_rows
     keep = mega_rows.any(axis=1)
