@@ -255,7 +255,8 @@ def main():
     times["total"] = time.perf_counter() - t0
     import resource
 
-    peak = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+    peak = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+               resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
     print(json.dumps({**times, "files": written, "peak_mb": peak / 1024}))
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 import pandas as pd
 import sqlalchemy as sa
 
+from delphi_signals.epidata import Epidata
 from delphi_signals.epidata.schema import engine_for
 from luigi_tasks.cli import main
 
@@ -44,6 +45,13 @@ def test_demo_quidel_publishes_offline(tmp_path, luigi_settings, capsys):
     assert set(stored["signal"]) == {f"covid_ag_{s}_pct_positive{a}" for s in ("raw", "smoothed") for a in
                                      ("", "_age_0_4", "_age_5_17", "_age_18_49", "_age_50_64", "_age_65plus",
                                       "_age_0_17")}
+    # the metadata cache and the nightly coverage hold it
+    meta = Epidata(f"sqlite:///{root / 'epidata.sqlite'}").metadata()
+    meta = meta[meta["data_source"] == "quidel"].set_index(["signal", "geo_type"])
+    entry = meta.loc[("covid_ag_smoothed_pct_positive", "state")]
+    assert entry["max_time"] == 20201125 and entry["num_locations"] == 3 and entry["max_issue"] == 20201130
+    coverage = json.loads((root / "reports" / "nightly" / "20201130" / "coverage.json").read_text())
+    assert "quidel" in json.dumps(coverage)
     assert main(["status", "--json"]) == 0
     status = json.loads(capsys.readouterr().out)
     assert "quidel" in json.dumps(status) and "2020-11-30" in json.dumps(status)

@@ -223,10 +223,11 @@ def check_header(head: bytes, key: str, issue_date) -> list[str]:
 
     Examples
     --------
-    >>> check_header(b"SofiaSerNum,TestDate\\n1,7/18/20\\n", "k", "2020-08-17")
-    Traceback (most recent call last):
-    ...
-    delphi_signals.indicators.quidel_covidtest.objects.UnusableObjectError: k, field Facility: lacks required columns Facility, City, State, Zip, PatientAge, Result1, Result2, OverallResult, StorageDate
+    >>> try:
+    ...     check_header(b"SofiaSerNum,TestDate,Zip\\n1,7/18/20,22079\\n", "k", "2020-08-17")
+    ... except UnusableObjectError as exc:
+    ...     print(exc)
+    k, field Facility: lacks required columns Facility, City, State, PatientAge, Result1, Result2, OverallResult, ...
     """
     line = head.split(b"\n", 1)[0].rstrip(b"\r")
     try:
