@@ -257,3 +257,19 @@ def test_runs_without_boto3_and_names_the_extra_for_a_bucket(tmp_path, monkeypat
               "indicator": {"base_url": "s3://some-bucket/"}}
     with pytest.raises(MissingExtraError, match=r"pip install boto3.*delphi-signals\[s3\]"):
         resolve_versions(params)
+
+
+def test_wip_signal_prefixes_upstreams_way(tmp_path):
+    ours, _ = run(tmp_path, DROP, wip_signal=["covid_ag_raw_pct_positive"])
+    signals = {f.split("_", 2)[2][:-4] for f in ours["file"]}
+    assert "wip_covid_ag_raw_pct_positive_age_0_4" in signals and "covid_ag_smoothed_pct_positive" in signals
+    assert not any(s.startswith("covid_ag_raw") for s in signals)
+
+
+def test_importing_quidel_loads_no_boto3():
+    import subprocess
+    import sys
+
+    code = ("import sys; from delphi_signals.indicators.registry import get_indicator; "
+            "get_indicator('quidel'); assert 'boto3' not in sys.modules and 'botocore' not in sys.modules")
+    subprocess.run([sys.executable, "-c", code], check=True)
