@@ -14,7 +14,9 @@ volume) for ``--days`` days received (default 30) up to 2020-11-30. Built once i
   the larger of the parent's and one pool worker's.
 
 Values: both sides must write the same files with the same regions, ``val`` and ``se`` within one unit in the
-7th decimal, ``sample_size`` within 1e-6 relative. Target (issue 21): ours ≥ 20× faster end to end; exit status 1
+7th decimal, ``sample_size`` within 1e-6 relative, except the county rows of counties whose zip links differ
+between upstream's 2020 zip → county table and ours (current county codes only, ``geodata/README.md``) and of their
+states' megacounties: those are reported, not gated. Target (issue 21): ours ≥ 20× faster end to end; exit status 1
 on a miss or a mismatch.
 
     python benchmarks/bench_quidel.py [--days 30] [--tests-per-day 30000] [--zips 15000] [--repeats 3]
@@ -93,6 +95,23 @@ def read_export(folder: Path) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
+def differing_counties() -> set[str]:
+    """Counties whose zip links differ between upstream's 2020 table and ours (geodata/README.md: ours maps zips
+    to current county codes only, e.g. Bedford city 51515 is in 51019, Valdez-Cordova 02261 is split), with their
+    states' megacounties: their rows differ legitimately and are reported, not gated."""
+    from oracle import oracle_venv
+
+    from delphi_signals.geo.tables import _read
+
+    found = sorted(oracle_venv().glob("lib/python*/site-packages/delphi_utils/data/2020/zip_fips_table.csv"))
+    upstream = pd.read_csv(found[0], dtype=str)
+    ours = _read("zip_county")
+    links = {(z, c, round(float(w), 6)) for z, c, w in zip(upstream["zip"], upstream["fips"], upstream["weight"])}
+    mine = {(z, c, round(float(w), 6)) for z, c, w in zip(ours["zip"], ours["county"], ours["weight"])}
+    counties = {c for _, c, _ in links ^ mine}
+    return counties | {c[:2] + "000" for c in counties}
+
+
 def compare(ours: Path, theirs: Path) -> str:
     a, b = read_export(ours), read_export(theirs)
     files_a, files_b = set(a["file"]), set(b["file"])
@@ -101,12 +120,19 @@ def compare(ours: Path, theirs: Path) -> str:
     m = a.merge(b, on=["file", "geo_id"], how="outer", indicator=True)
     if (m["_merge"] != "both").any():
         return f"{int((m['_merge'] != 'both').sum())} rows on one side only"
-    bad_val = ~np.isclose(m["val_x"], m["val_y"], rtol=0, atol=1.01e-7)
-    bad_se = ~np.isclose(m["se_x"], m["se_y"], rtol=0, atol=1.01e-7)
-    bad_n = ~np.isclose(m["sample_size_x"], m["sample_size_y"], rtol=1e-6, atol=0)
+    tables_differ = m["file"].str.contains("_county_") & m["geo_id"].isin(differing_counties())
+    gated = m[~tables_differ]
+    bad_val = ~np.isclose(gated["val_x"], gated["val_y"], rtol=0, atol=1.01e-7)
+    bad_se = ~np.isclose(gated["se_x"], gated["se_y"], rtol=0, atol=1.01e-7)
+    bad_n = ~np.isclose(gated["sample_size_x"], gated["sample_size_y"], rtol=1e-6, atol=0)
     if bad_val.any() or bad_se.any() or bad_n.any():
         return f"values differ: val {int(bad_val.sum())}, se {int(bad_se.sum())}, sample_size {int(bad_n.sum())}"
-    return f"same {len(files_a)} files, {len(m)} rows"
+    apart = m[tables_differ]
+    off = ~np.isclose(apart["sample_size_x"], apart["sample_size_y"], rtol=1e-6, atol=0)
+    worst = float((apart["sample_size_x"] / apart["sample_size_y"] - 1).abs().max()) if len(apart) else 0.0
+    return (f"same {len(files_a)} files, {len(m)} rows; values equal on {len(gated)} rows; {len(apart)} county rows "
+            f"of {apart['geo_id'].nunique()} regions whose zip links differ from upstream's table not gated "
+            f"({int(off.sum())} differ, sample sizes by {worst:.1%} at most)")
 
 
 def main(argv=None) -> int:
