@@ -18,7 +18,7 @@ def test_demo_quidel_publishes_offline(tmp_path, luigi_settings, capsys):
     root = tmp_path / "var"
     luigi_settings({("delphi_signals", "data_root"): str(root), ("delphi_signals", "db_url"): None,
                     ("delphi_signals", "params_dir"): str(tmp_path / "params"), ("quidel", "base_url"): "demo",
-                    ("quidel", "export_start_date"): "2020-11-01", ("pipeline", "sources"): "quidel",
+                    ("quidel", "export_start_date"): None, ("pipeline", "sources"): "quidel",
                     ("pipeline", "first_date"): "2020-11-30",
                     ("nightly", "staleness_config"): str(REPO / "sir_complainsalot.json")})
     assert main(["run", "--source", "quidel", "--date", "2020-11-30", "--days", "1"]) == 0
@@ -33,6 +33,7 @@ def test_demo_quidel_publishes_offline(tmp_path, luigi_settings, capsys):
     export = root / "export" / "quidel" / "20201130"
     files = sorted(p.name for p in export.glob("*.csv"))
     assert files[-1].startswith("20201125_")  # the export ends 5 days before the day received
+    assert files[0].startswith("20201016_")  # and starts 40 days before that
     assert {f.split("_")[1] for f in files} == {"county", "msa", "hrr", "state", "hhs", "nation"}
     engine = engine_for(f"sqlite:///{root / 'epidata.sqlite'}")
     with engine.connect() as conn:
