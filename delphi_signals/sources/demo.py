@@ -1,7 +1,7 @@
 """The offline demo source: a seeded simulation that writes source files in the real formats.
 
 **Simulated data, not real.** It lets a new user run the whole system with no network. One simulated truth
-(daily cases and deaths for every county of ``geodata/`` with its real population) feeds three sources:
+(daily cases and deaths for every county of ``geodata/`` with its real population) feeds every demo source:
 
 * **JHU CSSE** (:func:`write_jhu`): the wide county files ``time_series_covid19_{confirmed,deaths}_US.csv``
   with epidemic waves whose timing varies by state, day-of-week reporting (low Sundays and Mondays),
@@ -13,6 +13,9 @@
 * **NCHS** (:func:`write_nchs`): the weekly table of provisional death counts by state (2020 Socrata
   layout, New York City apart from New York, a ``United States`` row, counts of 1–9 suppressed), the
   COVID deaths being the weekly sums of the simulated deaths, complete epiweeks only.
+* **quidel** (:func:`write_quidel_drops`): a folder laid out as upstream's S3 bucket, one object of device-level
+  antigen test records per day received (``quidel-demo/YYYY_MM_DD/…-sars.csv``), from a fleet of three busy
+  facilities whose positivity follows their county's simulated case rate, each test stored 1–7 days late.
 
 Each has backfill: the file for issue date *d* holds data through *d − 1* (NCHS: the weeks ended by then),
 and the most recent days (weeks) are incomplete, so the file for *d* revises the last days of the file for

@@ -273,3 +273,19 @@ def test_importing_quidel_loads_no_boto3():
     code = ("import sys; from delphi_signals.indicators.registry import get_indicator; "
             "get_indicator('quidel'); assert 'boto3' not in sys.modules and 'botocore' not in sys.modules")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_demo_bucket_is_seeded_late_and_in_upstreams_layout(tmp_path):
+    from delphi_signals.sources.demo import quidel_key, write_quidel_drops
+
+    folder = write_quidel_drops(tmp_path / "a", "2020-11-30", days=2)
+    again = write_quidel_drops(tmp_path / "b", "2020-11-30", days=0)
+    keys = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*.csv"))
+    assert len(keys) == 3 and keys[-1] == quidel_key("2020-11-30")
+    assert (folder / keys[-1]).read_bytes() == (again / keys[-1]).read_bytes()
+    frame = pd.read_csv(folder / keys[-1], dtype=str, keep_default_na=False)
+    lag = (pd.to_datetime(frame["StorageDate"], format="%m/%d/%y") - pd.to_datetime(frame["TestDate"],
+                                                                                     format="%m/%d/%y")).dt.days
+    assert lag.between(1, 7).all() and lag.nunique() == 7
+    assert 0.02 < (frame["PatientAge"] == "").mean() < 0.06 and frame["Zip"].str.contains("-").any()
+    assert set(frame["OverallResult"]) == {"positive", "negative", "invalid"}
