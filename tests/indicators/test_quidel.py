@@ -289,3 +289,26 @@ def test_demo_bucket_is_seeded_late_and_in_upstreams_layout(tmp_path):
     assert lag.between(1, 7).all() and lag.nunique() == 7
     assert 0.02 < (frame["PatientAge"] == "").mean() < 0.06 and frame["Zip"].str.contains("-").any()
     assert set(frame["OverallResult"]) == {"positive", "negative", "invalid"}
+
+
+def test_broken_csv_object_is_exit_20_naming_key(tmp_path):
+    text = DROP.read_text().splitlines()
+    text[3] += ',"an unclosed quote'
+    path = tmp_path / "broken.csv"
+    path.write_text("\n".join(text) + "\n")
+    with pytest.raises(UnusableObjectError, match=r"broken\.csv.*not CSV: .*EOF inside string"):
+        run(tmp_path, path)
+
+
+def test_cli_exit_20_naming_the_key(tmp_path, luigi_settings, capsys):
+    from luigi_tasks.cli import main
+
+    folder = tmp_path / "bucket" / "quidel" / "2020_08_17"
+    folder.mkdir(parents=True)
+    (folder / "broken-sars.csv").write_text("SofiaSerNum,TestDate\n1,7/18/20\n")
+    luigi_settings({("delphi_signals", "data_root"): str(tmp_path / "var"),
+                    ("quidel", "base_url"): str(tmp_path / "bucket")})
+    code = main(["run", "--source", "quidel", "--date", "2020-08-17", "--days", "1", "--until", "export"])
+    assert code == 20
+    assert "quidel/2020_08_17/broken-sars.csv" in capsys.readouterr().err
+    assert not (tmp_path / "var" / "export").exists()

@@ -184,12 +184,36 @@ def _read_csv(path: Path) -> pd.DataFrame:
                        encoding="utf-8", engine="c")
 
 
+def _unreadable(day_file: DayFile, exc: Exception):
+    """The object (key and line) a CSV parser error points at, as an exit-code-20 error."""
+    from .objects import UnusableObjectError
+
+    found = re.search(r"line (\d+)", str(exc))
+    key, line = (day_file.objects[0][0] if day_file.objects else str(day_file.path)), None
+    if found:
+        row = int(found.group(1)) - 2
+        for name, first, n_rows, _ in day_file.objects:
+            if first <= row < first + n_rows:
+                key, line = name, row - first + 2
+    return UnusableObjectError(f"not CSV: {str(exc).strip().splitlines()[-1]}", issue_date=day_file.path.name[:8],
+                               file=key if line is None else f"{key}, line {line}")
+
+
 def read_records(day_files: list[DayFile]) -> tuple[DeviceRecords, DropReport]:
-    """Every usable test of the day files, and the report of what was dropped and why."""
+    """Every usable test of the day files, and the report of what was dropped and why.
+
+    Raises
+    ------
+    UnusableObjectError
+        A day file that is not CSV (e.g. a row with more fields than the header), naming the object and line.
+    """
     report = DropReport()
     parts = []
     for day_file in day_files:
-        frame = _read_csv(day_file.path)
+        try:
+            frame = _read_csv(day_file.path)
+        except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
+            raise _unreadable(day_file, exc) from None
         for key, first, n_rows, skip in day_file.objects:
             if skip or n_rows == 0:
                 continue
