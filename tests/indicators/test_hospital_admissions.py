@@ -130,7 +130,8 @@ def test_write_se_obfuscates_and_publishes_the_standard_errors(drops, ours, drop
     assert len(merged) == len(plain) == len(se) and (merged.val_x == merged.val_y).all()
     daily = daily_frame(drop_rows, drop_rows.state == "ny", "2020-01-01", "2020-06-11", ["Denominator", "Covid_like"])
     ref = inpatient_reference(daily, "Covid_like").loc["2020-06-01":"2020-06-07"]
-    got = se[(se.geo == "state") & (se.geo_id == "ny") & se.signal.str.contains("covid19")].set_index("day").sort_index()
+    got = se[(se.geo == "state") & (se.geo_id == "ny") & se.signal.str.contains("covid19")]
+    got = got.set_index("day").sort_index()
     assert np.abs(got.se - ref.se).max() < 1e-6 and np.abs(got.val - ref.rate).max() < 1e-6
 
 

@@ -29,7 +29,7 @@ from ...errors import InputError
 from ...log import get_logger
 from ...sources import fetch
 from ...sources.cache import parse_day
-from ...sources.errors import FetchError, MissingExtraError, SourceVersionError
+from ...sources.errors import FetchError, SourceVersionError
 from ...sources.fetch import _filesystem
 from ...sources.versions import SourceVersion, is_local, local_path, record_fetch
 from .. import params as P
@@ -193,11 +193,21 @@ def list_folder(url: str, storage_options: dict) -> list[str]:
     fs, path = _filesystem(url, storage_options)
     try:
         entries = fs.ls(path.rstrip("/") or "/", detail=True)
-    except MissingExtraError:
-        raise
     except Exception as exc:  # noqa: BLE001 - any transport failure, named with its URL
         raise FetchError(f"cannot list the folder ({type(exc).__name__}: {exc})", url=redacted(url)) from exc
+    finally:
+        disconnect(fs)
     return sorted(PurePosixPath(e["name"]).name for e in entries if e.get("type") != "directory")
+
+
+def disconnect(fs) -> None:
+    """Close a remote filesystem's connection and drop it from fsspec's instance cache (an SFTP session left
+    open keeps the server's session, and a process exiting, waiting)."""
+    for name in ("ftp", "client"):
+        handle = getattr(fs, name, None)
+        if handle is not None and hasattr(handle, "close"):
+            handle.close()
+    type(fs).clear_instance_cache()
 
 
 def _single_file(url: str) -> bool:
@@ -236,7 +246,11 @@ def resolve_drop(params: dict, kind: str, *, source: str) -> tuple[SourceVersion
             drop = None
         kind_label = "local" if is_local(url) else "drop"
         return SourceVersion(source, day, kind_label, name, redacted(url)), url, drop
-    drop = choose_drop(list_folder(url, options), day, kind, source=source)
+    try:
+        names = list_folder(url, options)
+    except FetchError as exc:  # a folder that is not there (or a server that does not answer): input missing
+        raise UnusableDropError(exc.reason, source=source, issue_date=day, file=redacted(url)) from exc
+    drop = choose_drop(names, day, kind, source=source)
     drop_url = url.rstrip("/") + "/" + drop.name if "://" in url else str(local_path(url) / drop.name)
     kind_label = "local" if is_local(url) else "drop"
     log.info("chose drop", source=source, issue_date=day.isoformat(), drop=drop.name, folder=redacted(url))
@@ -273,8 +287,12 @@ def fetch_drop(params: dict, kind: str, *, source: str, cache_name: str) -> tupl
     """
     version, drop_url, drop = resolve_drop(params, kind, source=source)
     _, options = location(params)
-    result = fetch(drop_url, source=source, data_root=P.data_root(params), day=P.issue_date(params),
-                   name=cache_name, ext="csv.gz", force=bool(_indicator(params).get("force_pull")),
-                   storage_options=options or None, check=None)
+    try:
+        result = fetch(drop_url, source=source, data_root=P.data_root(params), day=P.issue_date(params),
+                       name=cache_name, ext="csv.gz", force=bool(_indicator(params).get("force_pull")),
+                       storage_options=options or None, check=None)
+    finally:
+        if not is_local(drop_url):
+            disconnect(_filesystem(drop_url, options)[0])
     record_fetch(result, version)
     return result.path, drop

@@ -15,7 +15,6 @@ computed):
 
 from __future__ import annotations
 
-import io
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -116,59 +115,92 @@ def read_drop(path, layout: DropLayout = DropLayout(), *, name: str | None = Non
     """
     path = Path(path)
     where = name or path.name
-    data = gunzip(path)
-    if not data.strip():
-        raise InputError("empty drop (no header line)", file=where, line=1)
-    try:
-        frame = pd.read_csv(io.BytesIO(data), dtype=str, keep_default_na=False, na_filter=False)
-    except pd.errors.ParserError as exc:
-        raise InputError(f"not a CSV with one field per header column: {exc}", file=where) from None
-    missing = [c for c in layout.required if c not in frame.columns]
-    if missing:
-        raise InputError(f"the header lacks column(s) {', '.join(missing)} (has {', '.join(frame.columns)})",
-                         file=where, line=1, field=missing[0])
+    try:  # streamed: the decompressed drop is never held whole (a truncated stream is located below)
+        header = pd.read_csv(path, compression="gzip", nrows=0).columns
+        frame = _parse(path, layout, where, header)
+    except (EOFError, OSError, zlib.error, pd.errors.EmptyDataError):
+        data = gunzip(path)  # raises, naming the line where a truncated or corrupt stream breaks
+        if not data.strip():
+            raise InputError("empty drop (no header line)", file=where, line=1) from None
+        raise
     out = {}
     for column in layout.counts:
-        text = frame[column]
-        values = pd.to_numeric(text, errors="coerce").to_numpy(dtype=float)
+        values = frame[column].to_numpy(dtype=float)
         bad = ~np.isfinite(values) | (values < 0)
         if bad.any():
             i = _first(bad)
-            raise InputError(f"a count must be a non-negative number, got {text.iloc[i]!r}", file=where,
+            raise InputError(f"a count must be a non-negative number, got {values[i]!r}", file=where,
                              line=i + 2, field=column)
         out[column] = values
-    days = pd.to_datetime(frame[DATE_COL], format="%Y-%m-%d", errors="coerce")
-    if days.isna().any():
-        i = _first(days.isna().to_numpy())
-        raise InputError(f"not a YYYY-MM-DD day: {frame[DATE_COL].iloc[i]!r}", file=where, line=i + 2,
+    dates, date_codes = _categories(frame[DATE_COL])
+    parsed = pd.to_datetime(pd.Series(dates), format="%Y-%m-%d", errors="coerce")
+    if parsed.isna().any():
+        i = _first(np.isin(date_codes, np.flatnonzero(parsed.isna().to_numpy())))
+        raise InputError(f"not a YYYY-MM-DD day: {dates[date_codes[i]]!r}", file=where, line=i + 2,
                          field=DATE_COL)
-    county = frame[COUNTY_COL].str.strip()
-    bad = (county != "") & ~county.str.fullmatch(r"\d{5}")
+    counties, county_codes = _categories(frame[COUNTY_COL])
+    counties = pd.Index(counties).str.strip()
+    bad = (counties != "") & ~counties.str.fullmatch(r"\d{5}")
     if bad.any():
-        i = _first(bad.to_numpy())
-        raise InputError(f"not a county FIPS code (five digits): {county.iloc[i]!r}", file=where, line=i + 2,
-                         field=COUNTY_COL)
-    result = pd.DataFrame({"date": days.to_numpy(dtype="datetime64[ns]"), "county": county.to_numpy(dtype=object),
-                           **out})
+        i = _first(np.isin(county_codes, np.flatnonzero(bad)))
+        raise InputError(f"not a county FIPS code (five digits): {counties[county_codes[i]]!r}", file=where,
+                         line=i + 2, field=COUNTY_COL)
+    result = pd.DataFrame({"date": parsed.to_numpy(dtype="datetime64[ns]")[date_codes],
+                           "county": counties.to_numpy(dtype=object)[county_codes], **out})
     if layout.hrr_ids:
-        result["hrr"] = _hrr_ids(frame[HRR_ID_COL], where)
-    keys = frame[list(layout.ids)]
-    dupes = keys.duplicated().to_numpy()
+        ids, codes = _categories(frame[HRR_ID_COL])
+        result["hrr"] = _hrr_ids(pd.Series(ids, dtype=object), codes, where)
+    dupes = frame.duplicated(list(layout.ids)).to_numpy()
     if dupes.any():
         i = _first(dupes)
         raise InputError(f"the same service date, county, HRR and age group as an earlier line "
-                         f"({', '.join(keys.iloc[i].tolist())})", file=where, line=i + 2, field=AGE_COL)
+                         f"({', '.join(str(v) for v in frame[list(layout.ids)].iloc[i])})", file=where, line=i + 2,
+                         field=AGE_COL)
     return result
 
 
-def _hrr_ids(text: pd.Series, where) -> np.ndarray:
-    stripped = text.str.strip()
+def _parse(path, layout: DropLayout, where, header) -> pd.DataFrame:
+    """The drop's required columns: counts as floats, the rest as text (checked per distinct value: a drop
+    repeats a few thousand counties and a hundred days a million times). A count that is not a number makes the
+    fast read fail; the drop is then read as text to name the first such field."""
+    missing = [c for c in layout.required if c not in header]
+    if missing:
+        raise InputError(f"the header lacks column(s) {', '.join(missing)} (has {', '.join(header)})",
+                         file=where, line=1, field=missing[0])
+    ids = [c for c in layout.required if c not in layout.counts]
+    try:
+        return pd.read_csv(path, compression="gzip", usecols=list(layout.required), keep_default_na=False,
+                           na_values={c: ["nan", "NaN"] for c in layout.counts},
+                           dtype={**{c: np.float64 for c in layout.counts}, **{c: str for c in ids}})
+    except pd.errors.ParserError as exc:
+        raise InputError(f"not a CSV with one field per header column: {exc}", file=where) from None
+    except ValueError:
+        pass
+    text = pd.read_csv(path, compression="gzip", usecols=list(layout.required), dtype=str, keep_default_na=False,
+                       na_filter=False)
+    for column in layout.counts:
+        values = pd.to_numeric(text[column], errors="coerce")
+        if values.isna().any():
+            i = _first(values.isna().to_numpy())
+            raise InputError(f"a count must be a non-negative number, got {text[column].iloc[i]!r}", file=where,
+                             line=i + 2, field=column)
+    raise AssertionError("unreachable: the fast read failed on no count")  # pragma: no cover
+
+
+def _categories(column: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """``(distinct values as str, code of each row)`` of a text column."""
+    cat = column.astype("category").cat
+    return np.asarray(cat.categories.astype(str), dtype=object), cat.codes.to_numpy()
+
+
+def _hrr_ids(values: pd.Series, codes: np.ndarray, where) -> np.ndarray:
+    stripped = values.str.strip()
     numbers = pd.to_numeric(stripped.where(stripped != ""), errors="coerce").to_numpy(dtype=float)
     bad = (stripped != "").to_numpy() & ~(np.isfinite(numbers) & (numbers >= 1) & (numbers == np.round(numbers)))
     if bad.any():
-        i = _first(bad)
-        raise InputError(f"not an HRR number: {text.iloc[i]!r}", file=where, line=i + 2, field=HRR_ID_COL)
-    ids = np.full(len(text), "", dtype=object)
+        i = _first(np.isin(codes, np.flatnonzero(bad)))
+        raise InputError(f"not an HRR number: {values[codes[i]]!r}", file=where, line=i + 2, field=HRR_ID_COL)
+    ids = np.full(len(values), "", dtype=object)
     has = np.isfinite(numbers)
     ids[has] = [str(int(v)) for v in numbers[has]]
-    return ids
+    return ids[codes]

@@ -25,11 +25,11 @@ import xarray as xr
 
 from ... import estimators as E
 from ...cube import new_cube
+from ...errors import InputError
 from ...log import get_logger
 from ...nancodes import Nans
 from ...smooth import adjust_weekday, fit_weekday, smooth_array
 from ...smooth.weekday import WeekdayFitError
-from ...errors import InputError
 from .kernels import backfill
 from .regions import trailing_sum
 

@@ -5,10 +5,10 @@ claims drops on an SFTP server, smoothed and weekday-adjusted, at county, msa, h
 from ...sources.demo import write_outpatient_drop
 from ..contract import Indicator
 from .constants import CATALOGUE, PARAMS_DEFAULTS, RAW_INPUTS, SOURCE
-from .pull import pull_data, resolve_versions
+from .pull import fetch_data, resolve_versions
 from .run import run_module
 
 INDICATOR = Indicator(
     source=SOURCE, package=__name__, signals=CATALOGUE, raw_inputs=RAW_INPUTS, run_module=run_module,
-    pull=pull_data, params_defaults=PARAMS_DEFAULTS, resolve_versions=resolve_versions, demo=write_outpatient_drop,
+    pull=fetch_data, params_defaults=PARAMS_DEFAULTS, resolve_versions=resolve_versions, demo=write_outpatient_drop,
     demo_base_url="", description="Percentage of outpatient doctor visits with COVID-like illness, from claims")

@@ -15,7 +15,12 @@ def resolve_versions(params: dict):
     return [check_local_drop(params, DROP_KIND, source=SOURCE, layout=LAYOUT)]
 
 
-def pull_data(params: dict) -> tuple[pd.DataFrame, "DropName | None", object]:
+def fetch_data(params: dict):
+    """The indicator contract's pull: copy the issue's drop into the input cache (read later, by ``run_module``)."""
+    return fetch_drop(params, DROP_KIND, source=SOURCE, cache_name=CACHE_NAME)[0]
+
+
+def pull_data(params: dict) -> tuple[pd.DataFrame, DropName | None, object]:
     """Fetch the issue's drop into ``input/doctor-visits/<YYYYMMDD>_outpatient.csv.gz`` and read it strictly.
 
     Returns

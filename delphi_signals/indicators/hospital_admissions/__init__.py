@@ -5,10 +5,10 @@ hhs and nation (upstream ``claims_hosp``; the method shared with doctor-visits i
 from ...sources.demo import write_inpatient_drop
 from ..contract import Indicator
 from .constants import CATALOGUE, PARAMS_DEFAULTS, RAW_INPUTS, SOURCE
-from .pull import pull_data, resolve_versions
+from .pull import fetch_data, resolve_versions
 from .run import run_module
 
 INDICATOR = Indicator(
     source=SOURCE, package=__name__, signals=CATALOGUE, raw_inputs=RAW_INPUTS, run_module=run_module,
-    pull=pull_data, params_defaults=PARAMS_DEFAULTS, resolve_versions=resolve_versions, demo=write_inpatient_drop,
+    pull=fetch_data, params_defaults=PARAMS_DEFAULTS, resolve_versions=resolve_versions, demo=write_inpatient_drop,
     demo_base_url="", description="Percentage of inpatient admissions with COVID-19 or influenza, from claims")
