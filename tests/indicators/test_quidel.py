@@ -59,10 +59,12 @@ def assert_same(ours: pd.DataFrame, theirs: pd.DataFrame):
 def test_registered_with_upstreams_names_and_defaults():
     indicator = get_indicator("quidel")
     assert indicator is INDICATOR and indicator.geo_types == ("county", "msa", "hrr", "state", "hhs", "nation")
-    assert [s.name for s in indicator.signals.representatives()] == ["covid_ag_smoothed_pct_positive"]
+    assert [s.name for s in indicator.signals.representatives()] == ["covid_ag_raw_pct_positive",
+                                                                      "covid_ag_smoothed_pct_positive"]
     assert "covid_ag_raw_pct_positive_age_65plus" in indicator.signals.names()
     validation = indicator.params_defaults["validation"]
-    assert validation["dynamic"]["smoothed_signals"] == ["covid_ag_smoothed_pct_positive"]
+    smoothed = validation["dynamic"]["smoothed_signals"]
+    assert smoothed[0] == "covid_ag_smoothed_pct_positive" and len(smoothed) == 7
     assert validation["common"]["data_source"] == "quidel" and not validation["common"]["dry_run"]
     assert validation["static"]["minimum_sample_size"] == 50
 

@@ -15,7 +15,8 @@ hrr smoothed signals change. ``indicator.reproduce_top_up_bugs: true`` reproduce
 then equal to upstream's). Also: a past issue is reproducible (one cached file per day received, not a
 cumulative cache); a day without new objects exports from the tests already pulled (upstream crashes); rows
 with unparsable fields are dropped and counted (upstream crashes or miscounts); an object upstream would refuse
-stops the run with exit code 20 naming its key.
+stops the run with exit code 20 naming its key; the validator's ``smoothed_signals`` are every smoothed signal
+(upstream listed only the all-ages one).
 """
 
 from ...sources.demo import write_quidel_drops

@@ -77,8 +77,8 @@ def catalogue(wip_signal=None) -> Catalogue:
     (14, ['covid_ag_raw_pct_positive', 'covid_ag_smoothed_pct_positive'])
     >>> catalogue(["covid_ag_raw_pct_positive"]).signal(smoother="raw", age="_age_0_4").name
     'wip_covid_ag_raw_pct_positive_age_0_4'
-    >>> [s.name for s in catalogue().representatives()]
-    ['covid_ag_smoothed_pct_positive']
+    >>> [s.name for s in catalogue().representatives()]      # one per family: raw, and smoothed
+    ['covid_ag_raw_pct_positive', 'covid_ag_smoothed_pct_positive']
     """
     wip = _wip_set(wip_signal)
 
@@ -86,8 +86,7 @@ def catalogue(wip_signal=None) -> Catalogue:
         base = f"covid_ag_{parts['smoother']}_pct_positive"
         return dict(time_type="day", geo_types=GEOS, kind="ratio",
                     smoothing=POOL_DAYS if parts["smoother"] == "smoothed" else None,
-                    wip=wip is True or base in wip, family="covid_ag_pct_positive",
-                    representative=parts["smoother"] == "smoothed" and parts["age"] == "")
+                    wip=wip is True or base in wip, family=base, representative=parts["age"] == "")
 
     return Catalogue.product("covid_ag_{smoother}_pct_positive{age}",
                              {"age": [suffix(a) for a in AGE_GROUPS], "smoother": list(SMOOTHERS)}, describe)
@@ -123,7 +122,9 @@ PARAMS_DEFAULTS = {
                        {"check_name": "check_rapid_change_num_rows", "signal": "covid_ag_raw_pct_positive",
                         "geo_type": geo} for geo in ("hrr", "msa", "county")]},
         "static": {"minimum_sample_size": 50},
-        "dynamic": {"ref_window_size": 7, "smoothed_signals": ["covid_ag_smoothed_pct_positive"]},
+        # every smoothed signal, as the catalogue says (upstream listed only the all-ages one, from before the
+        # age groups existed; the age-group signals are pooled over 7 days just the same)
+        "dynamic": {"ref_window_size": 7, "smoothed_signals": [s.name for s in CATALOGUE if s.is_smoothed]},
     },
     "archive": {"backend": "filesystem"},
     "delivery": {"mode": "diff"},  # upstream ran the archive differ for quidel
