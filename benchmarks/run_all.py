@@ -64,7 +64,8 @@ BENCHMARKS = (
     Benchmark("meta", "bench_meta.py", None),
     Benchmark("api", "bench_api.py", ("--counties", "100", "--rounds", "1", "--seconds", "1")),
     Benchmark("claims", "bench_claims.py", ("--counties", "40")),
-    Benchmark("quidel", "bench_quidel.py", ("--days", "4", "--tests-per-day", "2000", "--zips", "500", "--repeats", "1")),
+    Benchmark("quidel", "bench_quidel.py", ("--days", "4", "--tests-per-day", "2000", "--zips", "500",
+                                             "--repeats", "1")),
 )
 BY_NAME = {b.name: b for b in BENCHMARKS}
 COLUMNS = ("benchmark", "figure", "ours", "baseline", "ratio", "target", "met", "previous", "Δ", "baseline is",
