@@ -9,14 +9,15 @@ EXTRAS = {
     "dask": ["dask[array]", "distributed"],
     "sftp": ["paramiko"],
     "api": ["fastapi>=0.110", "uvicorn>=0.29", "orjson>=3.9", "python-multipart", "gunicorn"],
-    "s3": ["s3fs"],
+    "s3": ["boto3"],  # the quidel bucket pull (imported lazily: the demo and `pip install -e .` need none)
+    "s3fs": ["s3fs"],  # s3:// URLs for fsspec pulls
     "gcs": ["gcsfs"],
     "test": ["delphi-epidata==4.1.44", "pytest", "hypothesis", "nbval", "ipykernel", "numbagg", "bottleneck",
-             "paramiko", "pytest-sftpserver", "setuptools>=70", "wheel",
+             "paramiko", "pytest-sftpserver", "setuptools>=70", "wheel", "moto[server]>=5",
              "selenium>=4.20"],  # drives the distribution's chromium + chromedriver (.ci/run installs them)
 }
 # everything a developer and CI need; the cloud-storage clients stay opt-in
-EXTRAS["all"] = sorted({dep for name, deps in EXTRAS.items() if name not in ("s3", "gcs") for dep in deps})
+EXTRAS["all"] = sorted({dep for name, deps in EXTRAS.items() if name not in ("s3fs", "gcs") for dep in deps})
 
 setup(
     name="delphi-signals",
@@ -56,6 +57,7 @@ setup(
             "nchs-mortality = delphi_signals.indicators.nchs_mortality:INDICATOR",
             "doctor-visits = delphi_signals.indicators.doctor_visits:INDICATOR",
             "hospital-admissions = delphi_signals.indicators.hospital_admissions:INDICATOR",
+            "quidel = delphi_signals.indicators.quidel_covidtest:INDICATOR",
         ],
     },
 )

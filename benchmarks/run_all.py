@@ -65,6 +65,8 @@ BENCHMARKS = (
     Benchmark("api", "bench_api.py", ("--counties", "100", "--rounds", "1", "--seconds", "1")),
     Benchmark("claims", "bench_claims.py", ("--counties", "40")),
     Benchmark("faults", "bench_faults.py", ("--counties", "200", "--days", "60", "--faults", "200", "--rounds", "1")),
+    Benchmark("quidel", "bench_quidel.py", ("--days", "4", "--tests-per-day", "2000", "--zips", "500",
+                                             "--repeats", "1")),
 )
 BY_NAME = {b.name: b for b in BENCHMARKS}
 COLUMNS = ("benchmark", "figure", "ours", "baseline", "ratio", "target", "met", "previous", "Δ", "baseline is",

@@ -35,7 +35,8 @@ from ..epidata import Epidata
 from ..epidata.schema import covidcast_meta_cache, create_schema, engine_for, signal_dim
 from ..errors import InputError
 from ..log import get_logger
-from .faults import add_fault_routes, is_fault_path, parse_api_keys, row_faults
+from .faults import add_fault_routes, is_fault_path, row_faults
+from .keys import parse_api_keys
 from .params import (_GEO_VALUE, _NAME, GEO_TYPES, MAX_LAG, ApiError, CovidcastQuery, _time_int, bounded_int,
                      parse_covidcast, parse_meta, parse_time_list)
 from .sql import COLUMNS, covidcast_statement
@@ -47,6 +48,8 @@ MAX_QUERY_BYTES = 65_536
 MAX_BODY_BYTES = 1_048_576
 BATCH_ROWS = 5_000
 DB_ENV = "DELPHI_SIGNALS_API_DB"
+RESTRICTED_SOURCES = {"quidel": "quidel"}
+"""Sources served only to API keys holding the role named here (as upstream's API serves quidel)."""
 
 
 @dataclass
@@ -54,13 +57,15 @@ class Settings:
     """Server limits and access control.
 
     ``api_keys`` maps a key to its requests per minute; when it is empty every request is anonymous and
-    unlimited. ``key_roles`` maps a key to its roles (``write``: may change the fault record).
+    unlimited. ``roles`` maps a key to its roles (:mod:`delphi_signals.api.keys`): ``write`` may change the fault
+    record; a restricted source (:data:`RESTRICTED_SOURCES`) is served only to keys with its role, and is
+    unknown to everyone else.
     """
 
     max_results: int = MAX_RESULTS
     compat_max_results: int = COMPAT_MAX_RESULTS
     api_keys: dict[str, int] = field(default_factory=dict)
-    key_roles: dict[str, frozenset] = field(default_factory=dict)
+    roles: dict[str, frozenset] = field(default_factory=dict)
     signal_cache_seconds: float = 30.0
 
 
@@ -110,12 +115,12 @@ class _Server:
                 self._signals_at = time.monotonic()
             return self._signals
 
-    def resolve(self, query: CovidcastQuery) -> list[int]:
+    def resolve(self, query: CovidcastQuery, hidden=frozenset()) -> list[int]:
         known = self.signal_keys()
         if not any(src == query.source for src, _ in known):
             self.signal_keys_refresh()
             known = self.signal_keys()
-        sources = sorted({src for src, _ in known})
+        sources = sorted({src for src, _ in known} - set(hidden))
         if query.source not in sources:
             raise ApiError(f"data_source {query.source!r} is unknown; known: {', '.join(sources) or '(none yet)'}")
         if query.signals is None:
@@ -162,7 +167,8 @@ def create_app(db_url: str, settings: Settings | None = None) -> FastAPI:
     Examples
     --------
     >>> app = create_app("sqlite://")
-    >>> {"/epidata/api.php", "/epidata/covidcast/", "/epidata/covidcast_meta/"} <= {r.path for r in app.routes}
+    >>> {"/epidata/api.php", "/epidata/covidcast/", "/epidata/covidcast_meta/"} <= {getattr(r, "path", None)
+    ...                                                                               for r in app.routes}
     True
     """
     settings = settings or Settings()
@@ -217,7 +223,10 @@ def create_app(db_url: str, settings: Settings | None = None) -> FastAPI:
         fmt = (params.get("format") or "classic").lower()
         try:
             query = parse_covidcast(params, compat=compat)
-            keys = server.resolve(query)
+            hidden = _hidden_sources(request, settings)
+            if query.source in hidden:
+                raise ApiError(f"data_source {query.source!r} is unknown")
+            keys = server.resolve(query, hidden=hidden)
         except ApiError as exc:
             return _respond_error(str(exc), fmt if fmt in ("json", "csv", "jsonl") else "classic")
         limit = settings.compat_max_results if compat else settings.max_results
@@ -265,15 +274,16 @@ def create_app(db_url: str, settings: Settings | None = None) -> FastAPI:
         if endpoint == "covidcast":
             return await _covidcast(params, request, compat=True)
         if endpoint == "covidcast_meta":
-            return _meta(params)
+            return _meta(params, request)
         return _respond_error(f"endpoint {str(endpoint)[:40]!r} is not served here; use covidcast or "
                               "covidcast_meta", "classic")
 
     app.add_api_route("/epidata/api.php", _api_php, methods=["GET", "POST"],
                       summary="legacy route: endpoint=covidcast (or source=covidcast), at most 3,650 rows")
 
-    def _meta(params: dict) -> Response:
+    def _meta(params: dict, request: Request | None = None) -> Response:
         fmt = (params.get("format") or "classic").lower()
+        hidden = _hidden_sources(request, settings)
         try:
             query = parse_meta(params)
         except ApiError as exc:
@@ -283,7 +293,8 @@ def create_app(db_url: str, settings: Settings | None = None) -> FastAPI:
                                   .order_by(covidcast_meta_cache.c.timestamp.desc()).limit(1)).scalar()
         entries = json.loads(stored) if stored else []
         chosen = [e for e in entries
-                  if (query.time_types is None or e.get("time_type") in query.time_types)
+                  if e.get("data_source") not in hidden
+                  and (query.time_types is None or e.get("time_type") in query.time_types)
                   and (query.geo_types is None or e.get("geo_type") in query.geo_types)
                   and (query.signals is None or any(e.get("data_source") == src and sig in (None, e.get("signal"))
                                                     for src, sig in query.signals))]
@@ -300,11 +311,13 @@ def create_app(db_url: str, settings: Settings | None = None) -> FastAPI:
         return Response(orjson.dumps({"epidata": chosen, "result": 1, "message": "success"}),
                         media_type="application/json")
 
-    def _analytics(params: dict, compute) -> Response:
+    def _analytics(params: dict, compute, request: Request | None = None) -> Response:
         fmt = (params.get("format") or "classic").lower()
         try:
             source = _name_param(params, "data_source")
             signal = _name_param(params, "signal", "signals")
+            if source in _hidden_sources(request, settings):
+                raise ApiError(f"data_source {source!r} is unknown")
             if (source, signal) not in server.signal_keys():
                 server.signal_keys_refresh()
                 if (source, signal) not in server.signal_keys():
@@ -335,7 +348,7 @@ def create_app(db_url: str, settings: Settings | None = None) -> FastAPI:
             with server.engine.connect() as conn:
                 return signal_coverage(conn, source, signal, run_date, days=days)["coverage"]
 
-        return _analytics(params, compute)
+        return _analytics(params, compute, request)
 
     @app.get("/epidata/covidcast/backfill", summary="revision profile of one signal and region: each issue's "
              "value against the anchor issue's, by lag")
@@ -372,7 +385,7 @@ def create_app(db_url: str, settings: Settings | None = None) -> FastAPI:
             return [{k: (None if isinstance(v, float) and v != v else v) for k, v in row.items()}
                     for row in out.to_dict(orient="records")]
 
-        return _analytics(params, compute)
+        return _analytics(params, compute, request)
 
     @app.get("/epidata/covidcast_meta/", summary="metadata of every signal, from the metadata cache")
     async def covidcast_meta(
@@ -383,7 +396,7 @@ def create_app(db_url: str, settings: Settings | None = None) -> FastAPI:
         fields: str | None = Query(None, description="fields to include, or -field to exclude"),
         format: str | None = Query(None, description="classic (default), json, csv or jsonl"),
     ):
-        return _meta(dict(request.query_params))
+        return _meta(dict(request.query_params), request)
 
     add_fault_routes(app, server, settings)
     return app
@@ -425,6 +438,12 @@ def _api_key(request: Request) -> str | None:
     if auth.lower().startswith("bearer "):
         return auth[7:].strip()
     return request.query_params.get("api_key") or request.query_params.get("auth") or None
+
+
+def _hidden_sources(request: Request | None, settings: Settings) -> frozenset:
+    """The restricted sources the request's API key has no role for (all of them without a key)."""
+    roles = settings.roles.get(_api_key(request), frozenset()) if request is not None else frozenset()
+    return frozenset(src for src, role in RESTRICTED_SOURCES.items() if role not in roles)
 
 
 def _authorized(request: Request, settings: Settings, server: _Server) -> bool:
@@ -512,10 +531,10 @@ def app_from_env() -> FastAPI:
     """The app over ``$DELPHI_SIGNALS_API_DB`` (for uvicorn ``--factory`` and gunicorn workers).
 
     ``$DELPHI_SIGNALS_API_KEYS`` may hold a JSON object ``{"key": requests_per_minute}`` or, for a key with
-    roles, ``{"key": {"rpm": 60, "roles": ["write"]}}`` (see :func:`delphi_signals.api.faults.parse_api_keys`).
+    roles, ``{"key": {"rpm": 60, "roles": ["write", "quidel"]}}`` (:func:`delphi_signals.api.keys.parse_api_keys`).
     """
     url = os.environ.get(DB_ENV)
     if not url:
         raise ApiError(f"set ${DB_ENV} to the database URL")
     rates, roles = parse_api_keys(os.environ.get("DELPHI_SIGNALS_API_KEYS") or "{}")
-    return create_app(url, Settings(api_keys=rates, key_roles=roles))
+    return create_app(url, Settings(api_keys=rates, roles=roles))

@@ -11,7 +11,6 @@ Keys come from ``$DELPHI_SIGNALS_API_KEYS``: ``{"key": 60}`` is a read key (60 r
 
 from __future__ import annotations
 
-import json
 
 import orjson
 from fastapi import APIRouter, FastAPI, Request
@@ -28,29 +27,6 @@ LOG = get_logger("delphi_signals.api.faults")
 WRITE_ROLE = "write"
 FAULT_PATHS = ("/faults", "/epidata/faults")
 FILTERS = ("source", "signal", "status", "category", "geo_type", "geo_value", "time_values")
-
-
-def parse_api_keys(text: str) -> tuple[dict[str, int], dict[str, frozenset]]:
-    """``$DELPHI_SIGNALS_API_KEYS`` as (requests per minute per key, roles per key).
-
-    Examples
-    --------
-    >>> parse_api_keys('{"r": 60, "w": {"rpm": 30, "roles": ["write"]}}')
-    ({'r': 60, 'w': 30}, {'r': frozenset(), 'w': frozenset({'write'})})
-    """
-    raw = json.loads(text or "{}")
-    if not isinstance(raw, dict):
-        raise ApiError("DELPHI_SIGNALS_API_KEYS must be a JSON object of key -> rpm or {rpm, roles}")
-    rates, roles = {}, {}
-    for key, spec in raw.items():
-        if isinstance(spec, dict):
-            unknown = sorted(set(spec) - {"rpm", "roles"})
-            if unknown or not isinstance(spec.get("roles", []), list):
-                raise ApiError(f"DELPHI_SIGNALS_API_KEYS: key {str(key)[:8]}…: expected {{rpm, roles: [...]}}")
-            rates[str(key)], roles[str(key)] = int(spec.get("rpm", 60)), frozenset(map(str, spec.get("roles", [])))
-        else:
-            rates[str(key)], roles[str(key)] = int(spec), frozenset()
-    return rates, roles
 
 
 def is_fault_path(path: str) -> bool:
@@ -70,7 +46,7 @@ def write_denied(key: str | None, server, settings) -> tuple[int, str] | None:
     """``None`` when ``key`` may write; else the HTTP status (401, 403, 429) and why."""
     if not key or key not in settings.api_keys:
         return 401, "writing the fault record needs an API key with the write role (missing or unknown key)"
-    if WRITE_ROLE not in settings.key_roles.get(key, frozenset()):
+    if WRITE_ROLE not in settings.roles.get(key, frozenset()):
         return 403, "this API key has no write role"
     if not server.limiter.allow(key, settings.api_keys[key]):
         return 429, "rate limit exceeded for this API key"

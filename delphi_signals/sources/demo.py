@@ -1,7 +1,7 @@
 """The offline demo source: a seeded simulation that writes source files in the real formats.
 
 **Simulated data, not real.** It lets a new user run the whole system with no network. One simulated truth
-(daily cases and deaths for every county of ``geodata/`` with its real population) feeds three sources:
+(daily cases and deaths for every county of ``geodata/`` with its real population) feeds every demo source:
 
 * **JHU CSSE** (:func:`write_jhu`): the wide county files ``time_series_covid19_{confirmed,deaths}_US.csv``
   with epidemic waves whose timing varies by state, day-of-week reporting (low Sundays and Mondays),
@@ -14,6 +14,9 @@
 * **NCHS** (:func:`write_nchs`): the weekly table of provisional death counts by state (2020 Socrata
   layout, New York City apart from New York, a ``United States`` row, counts of 1–9 suppressed), the
   COVID deaths being the weekly sums of the simulated deaths, complete epiweeks only.
+* **quidel** (:func:`write_quidel_drops`): a folder laid out as upstream's S3 bucket, one object of device-level
+  antigen test records per day received (``quidel-demo/YYYY_MM_DD/…-sars.csv``), from a fleet of three busy
+  facilities whose positivity follows their county's simulated case rate, each test stored 1–7 days late.
 
 Each has backfill: the file for issue date *d* holds data through *d − 1* (NCHS: the weeks ended by then),
 and the most recent days (weeks) are incomplete, so the file for *d* revises the last days of the file for
@@ -625,3 +628,146 @@ def write_outpatient_drop(folder, issue_date, *, seed: int = 0) -> Path:
 def write_inpatient_drop(folder, issue_date, *, seed: int = 0) -> Path:
     """Write the demo inpatient drop of ``issue_date`` (hospital-admissions) into ``folder``, atomically."""
     return _write_drop("INPATIENT", folder, issue_date, seed=seed)
+
+
+# ---- Quidel: device-level antigen test records in a bucket laid out by day received --------------------------
+
+QUIDEL_FACILITIES = 3
+"""Facilities (zip codes) the demo's device fleet serves: the most populous single-county zip of each of the most
+populous states. Real Quidel devices sit at facilities; a fleet of a few busy ones keeps every published series
+of the demo dense, so its exports pass upstream's validation the way the real volume did."""
+QUIDEL_TESTS_PER_FACILITY = 1000
+"""Tests stored at a facility on an average day (3,000 a day in all)."""
+QUIDEL_RECEIVED_DAYS = 45
+"""Days received that a demo issue's folder holds (the issue date and the days before it)."""
+QUIDEL_PREFIX = "quidel-demo"
+QUIDEL_COLUMNS = ("SofiaSerNum", "TestDate", "Facility", "City", "State", "Zip", "PatientAge", "Result1", "Result2",
+                  "OverallResult", "County", "FacilityType", "Assay", "SCO1", "SCO2", "CLN", "CSN", "InstrType",
+                  "StorageDate", "ResultId", "SarsTestNumber")
+QUIDEL_LAG_SHARES = np.array([0.0, 0.35, 0.25, 0.15, 0.1, 0.07, 0.05, 0.03])  # days from test to storage
+QUIDEL_AGES = np.array([0.1, 0.2, 0.4, 0.17, 0.13])  # 0-4, 5-17, 18-49, 50-64, 65+
+QUIDEL_AGE_SPANS = ((0, 5), (5, 18), (18, 50), (50, 65), (65, 90))
+QUIDEL_TEST_WEEKDAY = np.array([1.15, 1.1, 1.05, 1.05, 1.0, 0.85, 0.8])  # Monday .. Sunday
+
+
+@lru_cache(maxsize=4)
+def quidel_facilities(n: int = QUIDEL_FACILITIES):
+    """The demo fleet's zips, their counties' rows in ``_claims_regions()`` and their states (upper case).
+
+    Examples
+    --------
+    >>> zips, _, states = quidel_facilities()
+    >>> len(zips), states.tolist()
+    (3, ['CA', 'TX', 'FL'])
+    """
+    zips = _read("zips")
+    zips = zips[zips["population"].notna()].assign(population=lambda f: f["population"].astype(float))
+    links = _read("zip_county")
+    single = links[links["weight"].astype(float) == 1.0].set_index("zip")["county"]
+    in_msa = set(_read("zip_msa")["zip"])
+    zips = zips[zips["zip"].isin(single.index) & zips["zip"].isin(in_msa)].copy()
+    zips["county"] = single.reindex(zips["zip"]).to_numpy()
+    states = _read("counties").set_index("county")["state_id"]
+    zips["state"] = states.reindex(zips["county"]).to_numpy()
+    top_states = _read("states").assign(p=lambda f: f["population"].astype(float)).nlargest(n, "p")["state_id"]
+    chosen = (zips[zips["state"].isin(top_states)].sort_values("population", ascending=False)
+              .drop_duplicates("state").set_index("state").reindex(top_states))
+    fips, _, _, _ = _claims_regions()
+    row = pd.Series(np.arange(len(fips)), index=fips)
+    return (chosen["zip"].to_numpy(dtype=str), row.reindex(chosen["county"]).to_numpy(dtype=int),
+            chosen.index.str.upper().to_numpy(dtype=str))
+
+
+def quidel_object(received, *, seed: int = 0, facilities: int = QUIDEL_FACILITIES,
+                  tests_per_facility: int = QUIDEL_TESTS_PER_FACILITY, zips=None) -> pd.DataFrame:
+    """The test records the demo's device fleet stored on day ``received`` (one row per test, upstream's columns).
+
+    Each test was taken 1–7 days before it was stored; it is positive with a chance that follows its county's
+    true case rate; ages blank for about 4 % of tests, results ``invalid`` for about 1.5 %, a few zips written as
+    zip+4. ``zips`` (an array of zip codes with population) spreads the tests over those zips by population
+    instead of the fleet's facilities (the benchmark's national volume). The same arguments give the same rows.
+
+    Examples
+    --------
+    >>> frame = quidel_object("2020-11-20")
+    >>> frame.columns[:3].tolist(), 2000 < len(frame) < 4000, sorted(frame["OverallResult"].unique())
+    (['SofiaSerNum', 'TestDate', 'Facility'], True, ['invalid', 'negative', 'positive'])
+    """
+    day = _issue(received, FIRST_DAY + pd.Timedelta(days=len(QUIDEL_LAG_SHARES)), "quidel")
+    if zips is None:
+        where, county_row, state = quidel_facilities(facilities)
+        share = np.full(len(where), 1.0 / len(where))
+    else:
+        where, share, county_row, state = _quidel_zips(tuple(zips))
+    t = (day - FIRST_DAY).days
+    rng = np.random.default_rng([seed, 4, t])
+    n = int(rng.poisson(tests_per_facility * len(where) * QUIDEL_TEST_WEEKDAY[day.day_of_week]))
+    z = rng.choice(len(where), size=n, p=share)
+    lag = rng.choice(len(QUIDEL_LAG_SHARES), size=n, p=QUIDEL_LAG_SHARES)
+    rate = _case_rate(seed)[county_row[z], t - lag]
+    positive = rng.random(n) < np.clip(0.02 + 25 * rate, 0, 0.5)
+    invalid = rng.random(n) < 0.015
+    result = np.where(invalid, "invalid", np.where(positive, "positive", "negative"))
+    band = rng.choice(len(QUIDEL_AGES), size=n, p=QUIDEL_AGES)
+    low = np.array([s[0] for s in QUIDEL_AGE_SPANS])[band]
+    high = np.array([s[1] for s in QUIDEL_AGE_SPANS])[band]
+    age = np.floor(low + rng.random(n) * (high - low)).astype(int).astype(str)
+    age = np.where(age == "0", "<1", age)
+    age = np.where(rng.random(n) < 0.04, "", age)
+    zip_text = np.where(rng.random(n) < 0.01, np.char.add(where[z], "-0001"), where[z])
+    tested = (day - pd.to_timedelta(lag, "D"))
+    frame = pd.DataFrame({c: "" for c in QUIDEL_COLUMNS}, index=np.arange(n))
+    frame["SofiaSerNum"] = (z % 997 + 1000).astype(str)
+    frame["TestDate"] = [f"{d.month}/{d.day}/{d:%y}" for d in tested]
+    frame["State"] = state[z]
+    frame["Zip"] = zip_text
+    frame["PatientAge"] = age
+    frame["Result1"] = result
+    frame["OverallResult"] = result
+    frame["StorageDate"] = f"{day.month}/{day.day}/{day:%y}"
+    return frame
+
+
+@lru_cache(maxsize=2)
+def _quidel_zips(zips: tuple):
+    """Given zips (with population): their share of people, their main county's row and their state."""
+    table = _read("zips").set_index("zip")
+    pop = table["population"].astype(float).reindex(list(zips)).to_numpy()
+    links = _read("zip_county").copy()
+    links["weight"] = links["weight"].astype(float)
+    main = links.sort_values("weight").drop_duplicates("zip", keep="last").set_index("zip")["county"]
+    fips, _, _, _ = _claims_regions()
+    row = pd.Series(np.arange(len(fips)), index=fips).reindex(main.reindex(list(zips)).to_numpy())
+    ok = row.notna().to_numpy() & (pop > 0)
+    states = _read("counties").set_index("county")["state_id"]
+    where = np.asarray(zips, dtype=str)[ok]
+    county_row = row.to_numpy()[ok].astype(int)
+    return where, pop[ok] / pop[ok].sum(), county_row, states.reindex(fips[county_row]).str.upper().to_numpy(dtype=str)
+
+
+def quidel_key(received) -> str:
+    """The bucket key of the demo's object received on ``received``: ``quidel-demo/YYYY_MM_DD/…-sars.csv``.
+
+    Examples
+    --------
+    >>> quidel_key("2020-11-30")
+    'quidel-demo/2020_11_30/Sofia_20201130-sars.csv'
+    """
+    day = pd.Timestamp(received)
+    return f"{QUIDEL_PREFIX}/{day:%Y_%m_%d}/Sofia_{day:%Y%m%d}-sars.csv"
+
+
+def write_quidel_drops(folder, issue_date, *, seed: int = 0, days: int = QUIDEL_RECEIVED_DAYS, **fleet) -> Path:
+    """Write the demo bucket (a local folder in the bucket's layout) as it stood on ``issue_date``: one object per
+    day received, ``days`` days back to the issue date (:func:`quidel_key`); objects already there are kept.
+    ``fleet``: the keywords of :func:`quidel_object`."""
+    folder = Path(folder)
+    issue = pd.Timestamp(issue_date)
+    for back in range(days, -1, -1):
+        received = issue - pd.Timedelta(days=back)
+        path = folder / quidel_key(received)
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            frame = quidel_object(received, seed=seed, **fleet)
+            atomic.write_bytes(path, frame.to_csv(index=False).encode())
+    return folder

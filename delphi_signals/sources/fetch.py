@@ -54,8 +54,8 @@ EXTRAS = {
     "https": ("aiohttp", "http"),
     "sftp": ("paramiko", "sftp"),
     "ssh": ("paramiko", "sftp"),
-    "s3": ("s3fs", "s3"),
-    "s3a": ("s3fs", "s3"),
+    "s3": ("s3fs", "s3fs"),
+    "s3a": ("s3fs", "s3fs"),
     "gs": ("gcsfs", "gcs"),
     "gcs": ("gcsfs", "gcs"),
 }
