@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import orjson
 from fastapi import APIRouter, FastAPI, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 
 from ..errors import InputError
 from ..faults import add_fault, list_faults, update_fault

@@ -420,6 +420,24 @@ def _line_search(point, step, s, norm2, num, den, dow, inv_t, c, target, trial, 
 
 
 @numba.njit(cache=True)
+def _newton_step(point, residuals, a_c1, a_c2, target, factors, step, num, den, dow, inv_t, c, trial,
+                 trial_scratch):
+    """The direction for the centring residuals ``a_c1, a_c2`` (with the current factorisation), then the
+    backtracking search at ``target`` from 0.99 of the way to the boundary; the step length taken (0: none),
+    the point reached left in ``trial``."""
+    alpha, phi, u, lam1, lam2 = point
+    r_alpha, r_phi, r_u, r_c1, r_c2 = residuals
+    mu, z, lb, cols, schur, g = factors
+    d_alpha, d_phi, d_z, d_u, d_l1, d_l2 = step
+    _direction(r_alpha, r_phi, r_u, a_c1, a_c2, u, z, lam1, lam2, mu, dow, lb, cols, schur,
+               g, d_alpha, d_phi, d_z, d_u, d_l1, d_l2)
+    s = min(1.0, 0.99 * _to_boundary(u, z, lam1, lam2, d_u, d_z, d_l1, d_l2))
+    norm2 = _merit(r_alpha, r_phi, r_u, r_c1, r_c2, target)
+    return _line_search(point, (d_alpha, d_phi, d_u, d_l1, d_l2), s, norm2, num, den, dow, inv_t, c, target,
+                        trial, trial_scratch)
+
+
+@numba.njit(cache=True)
 def solve_one(num, den, dow, penalty_weight, gap_tol, feas_tol, max_steps, beta, info):
     """Fit one series in place: ``beta`` (6 + T) gets (alpha, phi); ``info`` gets
     (status, steps, dual residual max-norm, duality gap, objective).
@@ -525,12 +543,10 @@ def solve_one(num, den, dow, penalty_weight, gap_tol, feas_tol, max_steps, beta,
         for i in range(m):
             a_c1[i] = r_c1[i] + d_l1[i] * (d_u[i] - d_z[i]) - target
             a_c2[i] = r_c2[i] + d_l2[i] * (d_u[i] + d_z[i]) - target
-        _direction(r_alpha, r_phi, r_u, a_c1, a_c2, u, z, lam1, lam2, mu, dow, lb, cols, schur,
-                   g, d_alpha, d_phi, d_z, d_u, d_l1, d_l2)
-        s = min(1.0, 0.99 * _to_boundary(u, z, lam1, lam2, d_u, d_z, d_l1, d_l2))
-        norm2 = _merit(r_alpha, r_phi, r_u, r_c1, r_c2, target)
-        s = _line_search((alpha, phi, u, lam1, lam2), (d_alpha, d_phi, d_u, d_l1, d_l2), s, norm2,
-                         num, den, dow, inv_t, c, target, trial, trial_scratch)
+        point, residuals = (alpha, phi, u, lam1, lam2), (r_alpha, r_phi, r_u, r_c1, r_c2)
+        factors, step = (mu, z, lb, cols, schur, g), (d_alpha, d_phi, d_z, d_u, d_l1, d_l2)
+        s = _newton_step(point, residuals, a_c1, a_c2, target, factors, step, num, den, dow, inv_t, c, trial,
+                         trial_scratch)
         # Mehrotra's second-order term makes the corrected step no Newton step of the merit, so it need not
         # descend; the plain Newton step towards a target does (the Jacobian is exact): first at the same
         # target, then at ever more centred ones, where the Newton system is better conditioned
@@ -543,12 +559,8 @@ def solve_one(num, den, dow, penalty_weight, gap_tol, feas_tol, max_steps, beta,
             for i in range(m):
                 a_c1[i] = r_c1[i] - target
                 a_c2[i] = r_c2[i] - target
-            _direction(r_alpha, r_phi, r_u, a_c1, a_c2, u, z, lam1, lam2, mu, dow, lb, cols, schur,
-                       g, d_alpha, d_phi, d_z, d_u, d_l1, d_l2)
-            s = min(1.0, 0.99 * _to_boundary(u, z, lam1, lam2, d_u, d_z, d_l1, d_l2))
-            norm2 = _merit(r_alpha, r_phi, r_u, r_c1, r_c2, target)
-            s = _line_search((alpha, phi, u, lam1, lam2), (d_alpha, d_phi, d_u, d_l1, d_l2), s, norm2,
-                             num, den, dow, inv_t, c, target, trial, trial_scratch)
+            s = _newton_step(point, residuals, a_c1, a_c2, target, factors, step, num, den, dow, inv_t, c, trial,
+                             trial_scratch)
             retry += 1
         if s == 0.0 and not near and restarts < MAX_RESTARTS:
             # no direction descends any more (the multipliers have drifted to where the Newton system is too

@@ -5,12 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +14,7 @@ import pytest
 
 from delphi_signals.epidata import store
 from delphi_signals.epidata.schema import covidcast_meta_cache, create_schema, engine_for
-from delphi_signals.testing.databases import mariadb_database
+from delphi_signals.testing.servers import backend_database, start_api_server
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -67,39 +62,16 @@ def meta_entries(rows: pd.DataFrame) -> list[dict]:
     return out
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def start_server(url: str, env: dict | None = None):
-    port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "delphi_signals", "serve", "--db", url, "--port", str(port)],
-                            cwd=REPO, env={**os.environ, **(env or {})}, stderr=subprocess.PIPE, text=True)
-    base = f"http://127.0.0.1:{port}/epidata"
-    deadline = time.time() + 90
-    while time.time() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"server exited: {proc.stderr.read()[-3000:]}")
-        try:
-            urllib.request.urlopen(f"{base}/covidcast_meta/", timeout=2).read()
-            return proc, base
-        except urllib.error.HTTPError:  # it answered (e.g. 401 when API keys are required)
-            return proc, base
-        except OSError:
-            time.sleep(0.3)
-    proc.kill()
-    raise RuntimeError("server did not answer within 90 s")
+    """A real ``delphi-signals serve`` over ``url``: ``(process, base URL of /epidata)``."""
+    proc, root = start_api_server(url, env)
+    return proc, f"{root}/epidata"
 
 
 @pytest.fixture(scope="module", params=["sqlite", "mariadb"])
 def served(request, tmp_path_factory):
     """``(base_url, db_url, rows)``: a running server over a database holding :func:`make_rows`."""
-    if request.param == "sqlite":
-        url, drop = f"sqlite:///{tmp_path_factory.mktemp('api') / 'epidata.sqlite'}", (lambda: None)
-    else:
-        url, drop = mariadb_database()
+    url, drop = backend_database(request.param, tmp_path_factory, "api")
     rows = make_rows()
     engine = engine_for(url)
     create_schema(engine)

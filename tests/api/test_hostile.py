@@ -132,12 +132,9 @@ def test_every_parameter_is_range_checked(served, route, params, name):
 @pytest.fixture(scope="module", params=["sqlite", "mariadb"])
 def broken_server(request, tmp_path_factory):
     """A server whose database loses its ``epimetric_latest`` table after the server has started."""
-    from delphi_signals.testing.databases import mariadb_database
+    from delphi_signals.testing.servers import backend_database
 
-    if request.param == "sqlite":
-        url, drop = f"sqlite:///{tmp_path_factory.mktemp('broken') / 'epidata.sqlite'}", (lambda: None)
-    else:
-        url, drop = mariadb_database()
+    url, drop = backend_database(request.param, tmp_path_factory, "broken")
     engine = engine_for(url)
     create_schema(engine)
     with store.locked_transaction(engine) as conn:

@@ -14,7 +14,7 @@ import pytest
 from delphi_signals.api.app import parse_api_keys
 from delphi_signals.epidata import store
 from delphi_signals.epidata.schema import covidcast_meta_cache, create_schema, engine_for
-from delphi_signals.testing.databases import mariadb_database
+from delphi_signals.testing.servers import backend_database
 
 from .conftest import make_rows, meta_entries, start_server
 
@@ -34,10 +34,7 @@ def quidel_rows() -> pd.DataFrame:
 
 @pytest.fixture(scope="module", params=["sqlite", "mariadb"])
 def served(request, tmp_path_factory):
-    if request.param == "sqlite":
-        url, drop = f"sqlite:///{tmp_path_factory.mktemp('quidel-api') / 'epidata.sqlite'}", (lambda: None)
-    else:
-        url, drop = mariadb_database()
+    url, drop = backend_database(request.param, tmp_path_factory, "quidel-api")
     rows = make_rows()
     quidel = quidel_rows()
     engine = engine_for(url)

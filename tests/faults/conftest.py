@@ -35,14 +35,6 @@ def loaded(engine):
     return engine
 
 
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 WRITE_KEY, READ_KEY = "w-key-123", "r-key-456"
 API_KEYS = {WRITE_KEY: {"rpm": 600, "roles": ["write"]}, READ_KEY: 600}
 
@@ -50,44 +42,19 @@ API_KEYS = {WRITE_KEY: {"rpm": 600, "roles": ["write"]}, READ_KEY: 600}
 def start_server(url: str):
     """A real ``delphi-signals serve`` over ``url`` with a write key and a read key; ``(process, base URL)``."""
     import json
-    import os
-    import subprocess
-    import sys
-    import time
-    import urllib.error
-    import urllib.request
-    from pathlib import Path
 
-    port = free_port()
-    env = {**os.environ, "DELPHI_SIGNALS_API_KEYS": json.dumps(API_KEYS)}
-    proc = subprocess.Popen([sys.executable, "-m", "delphi_signals", "serve", "--db", url, "--port", str(port)],
-                            cwd=Path(__file__).resolve().parents[2], env=env, stderr=subprocess.PIPE, text=True)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 90
-    while time.time() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"server exited: {proc.stderr.read()[-3000:]}")
-        try:
-            urllib.request.urlopen(f"{base}/epidata/faults/", timeout=2).read()
-            return proc, base
-        except urllib.error.HTTPError:
-            return proc, base
-        except OSError:
-            time.sleep(0.3)
-    proc.kill()
-    raise RuntimeError("server did not answer within 90 s")
+    from delphi_signals.testing.servers import start_api_server
+
+    return start_api_server(url, {"DELPHI_SIGNALS_API_KEYS": json.dumps(API_KEYS)}, probe="/epidata/faults/")
 
 
 @pytest.fixture(scope="module", params=["sqlite", "mariadb"])
 def served(request, tmp_path_factory):
     """``(base_url, db_url)``: a running server over a database holding :func:`signal_rows`."""
     from delphi_signals.epidata.schema import create_schema, engine_for
-    from delphi_signals.testing.databases import mariadb_database
+    from delphi_signals.testing.servers import backend_database
 
-    if request.param == "sqlite":
-        url, drop = f"sqlite:///{tmp_path_factory.mktemp('faults-api') / 'epidata.sqlite'}", (lambda: None)
-    else:
-        url, drop = mariadb_database()
+    url, drop = backend_database(request.param, tmp_path_factory, "faults-api")
     engine = engine_for(url)
     create_schema(engine)
     with store.locked_transaction(engine) as conn:
