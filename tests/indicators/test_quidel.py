@@ -131,7 +131,7 @@ def test_row_rules_match_reference(tmp_path):
     assert float(state["sample_size"].sum()) > float(base["sample_size"].sum()) + 59
 
 
-def test_bad_rows_dropped_and_counted(tmp_path, caplog):
+def test_bad_rows_dropped_and_counted(tmp_path):
     drop = pd.read_csv(DROP, dtype=str, keep_default_na=False)
     bad = drop.iloc[:8].copy()
     bad["TestDate"] = ["7/32/20", "", "x", "7/18/20", "7/18/20", "7/18/20", "7/18/20", "7/18/20"]

@@ -2,6 +2,7 @@
 
 import datetime as dt
 import json
+import re
 import shutil
 import urllib.request
 from pathlib import Path
@@ -67,7 +68,11 @@ def test_bad_input_fails_the_task_and_exports_nothing(data_root, realdata):
 
 
 def test_unknown_source_is_a_clear_error(data_root, capsys):
-    with pytest.raises(UnknownNameError, match=r"unknown source 'nowhere'; known: hhs, jhu-csse, nchs-mortality"):
+    from delphi_signals.indicators.registry import sources
+
+    known = ", ".join(sorted(sources()))
+    assert {"hhs", "jhu-csse", "nchs-mortality", "doctor-visits", "hospital-admissions", "quidel"} <= set(sources())
+    with pytest.raises(UnknownNameError, match=re.escape(f"unknown source 'nowhere'; known: {known}")):
         Pull(source="nowhere", date=DATE)
     with pytest.raises(SystemExit) as exit_info:  # the command line offers the registered sources only
         main(["run", "--source", "nowhere"])
