@@ -192,6 +192,28 @@ def test_the_pull_lists_an_sftp_folder_and_takes_the_right_drop(sftpserver, real
         assert a.name == b.name and a.read_bytes() == b.read_bytes()
 
 
+def test_a_malformed_drop_on_an_sftp_server_is_refused_before_any_task(sftpserver, realdata, tmp_path):
+    """The version check copies an SFTP drop into the input cache and reads it: exit code 20's error, naming the
+    drop, line and field, before anything is exported."""
+    lines = gzip.decompress((realdata / "delphi_fixtures" / "claims" / INPATIENT).read_bytes()).decode().splitlines()
+    header = lines[0].split(",")
+    row = lines[2].split(",")
+    row[header.index("Denominator")] = "lots"
+    lines[2] = ",".join(row)
+    content = {"optum": {"receiving": {INPATIENT: _Blob(gzip.compress(("\n".join(lines) + "\n").encode()))}}}
+    credentials = {"host": sftpserver.host, "user": "user", "pass": "pw", "port": sftpserver.port}
+    with sftpserver.serve_content(content):
+        params = indicator_params(HOSPITAL.params_defaults, source=HOSPITAL.source,
+                                  common={"export_dir": str(tmp_path / "export"), "input_dir": str(tmp_path / "input"),
+                                          "issue_date": "2020-06-11"},
+                                  indicator={"ftp_credentials": credentials, "start_date": "2020-06-01"})
+        with pytest.raises(UnusableDropError) as refused:
+            HOSPITAL.resolve_versions(params)
+    message = str(refused.value)
+    assert "line 3" in message and "Denominator" in message and "lots" in message, message
+    assert not (tmp_path / "export").exists()
+
+
 # ---- kernels and estimators against plain references --------------------------------------------------------
 
 def test_backfill_sums_match_a_plain_loop():

@@ -257,10 +257,12 @@ def resolve_drop(params: dict, kind: str, *, source: str) -> tuple[SourceVersion
     return SourceVersion(source, day, kind_label, drop.name, redacted(drop_url)), drop_url, drop
 
 
-def check_local_drop(params: dict, kind: str, *, source: str, layout) -> SourceVersion:
-    """The version check of a pull (run before any task): :func:`resolve_drop`, and for a drop on this machine its
-    content too (:func:`~.reader.read_drop`), so a missing, misnamed or malformed drop stops the run with exit
-    code 20 before anything is exported. A drop on an SFTP server is read by the pull itself.
+def check_local_drop(params: dict, kind: str, *, source: str, layout,
+                     cache_name: str | None = None) -> SourceVersion:
+    """The version check of a pull (run before any task): :func:`resolve_drop`, and the drop's content too
+    (:func:`~.reader.read_drop`), so a missing, misnamed or malformed drop stops the run with exit code 20 before
+    anything is exported. A drop on this machine is read where it is; one on an SFTP server is first copied into
+    the input cache (:func:`fetch_drop` with ``cache_name``, where the pull then finds it), then read.
 
     Raises
     ------
@@ -271,11 +273,16 @@ def check_local_drop(params: dict, kind: str, *, source: str, layout) -> SourceV
 
     version, drop_url, drop = resolve_drop(params, kind, source=source)
     if is_local(drop_url):
-        try:
-            read_drop(local_path(drop_url), layout, name=drop.name if drop else None)
-        except InputError as exc:
-            raise UnusableDropError(exc.reason, source=source, issue_date=P.issue_date(params), file=exc.file,
-                                    line=exc.line, field=exc.field) from None
+        path = local_path(drop_url)
+    elif cache_name is not None:
+        path, _ = fetch_drop(params, kind, source=source, cache_name=cache_name)
+    else:
+        return version
+    try:
+        read_drop(path, layout, name=drop.name if drop else None)
+    except InputError as exc:
+        raise UnusableDropError(exc.reason, source=source, issue_date=P.issue_date(params), file=exc.file,
+                                line=exc.line, field=exc.field) from None
     return version
 
 

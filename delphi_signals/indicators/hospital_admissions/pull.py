@@ -10,7 +10,7 @@ from .constants import CACHE_NAME, DROP_KIND, LAYOUT, SOURCE
 def resolve_versions(params: dict):
     """The indicator contract's version check: the drop the issue takes, or exit code 20 when there is none or it
     is unusable (:func:`~delphi_signals.indicators.claims.drops.check_local_drop`)."""
-    return [check_local_drop(params, DROP_KIND, source=SOURCE, layout=LAYOUT)]
+    return [check_local_drop(params, DROP_KIND, source=SOURCE, layout=LAYOUT, cache_name=CACHE_NAME)]
 
 
 def fetch_data(params: dict):
