@@ -8,6 +8,7 @@ signals are published under the obfuscated prefix (``wip_XXXXX_smoothed_cli``).
 
 import datetime as dt
 
+from ..claims.naming import DEFAULT_PREFIX, GEOS, prefix_part
 from ..claims.reader import COUNT_COLS, ID_COLS, DropLayout
 from ..contract import Catalogue
 
@@ -20,16 +21,6 @@ FIRST_DATA_DATE = dt.date(2020, 1, 1)
 NUMERATORS = ("Covid_like", "Flu_like", "Mixed", "Flu1")
 DENOMINATOR = "Denominator"
 LAYOUT = DropLayout(counts=COUNT_COLS, ids=ID_COLS)
-GEOS = ("county", "msa", "hrr", "state", "hhs", "nation")
-"""Upstream's order: state, msa, hrr, county, hhs, nation (the files are the same in any order)."""
-DEFAULT_PREFIX = "wip_XXXXX"
-MEGACOUNTY_THRESHOLD, MEGACOUNTY_WINDOW = 100, 7
-
-
-def prefix_part(prefix: str) -> str:
-    """The name part of an obfuscated prefix: ``wip_XXXXX`` → ``XXXXX_`` (the catalogue adds ``wip_`` itself and
-    marks the signal work in progress), any other prefix ``p`` → ``p_``."""
-    return (prefix[4:] if prefix.startswith("wip_") else prefix) + "_"
 
 
 def _describe(parts: dict, wip: bool) -> dict:

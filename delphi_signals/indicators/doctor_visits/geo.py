@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..claims.regions import aggregate_counts, fold_megacounties
-from .constants import MEGACOUNTY_THRESHOLD, MEGACOUNTY_WINDOW
+from ..claims.naming import MEGACOUNTY_THRESHOLD, MEGACOUNTY_WINDOW
 
 
 def geo_map(county_ids, counts: np.ndarray, geo_res: str) -> tuple[np.ndarray, np.ndarray]:

@@ -8,6 +8,7 @@ signals carry standard errors and are published under ``<obfuscated_prefix>_``.
 
 import datetime as dt
 
+from ..claims.naming import DEFAULT_PREFIX, GEOS, prefix_part
 from ..claims.reader import AGE_COL, COUNTY_COL, DATE_COL, HRR_NAME_COL, DropLayout
 from ..contract import Catalogue
 
@@ -21,15 +22,6 @@ NUMERATORS = {"Covid_like": "covid19", "Flu1": "flu"}
 """Drop column -> the disease in the signal name."""
 LAYOUT = DropLayout(counts=(DENOMINATOR, *NUMERATORS), ids=(DATE_COL, COUNTY_COL, HRR_NAME_COL, AGE_COL),
                     hrr_ids=True)
-GEOS = ("county", "msa", "hrr", "state", "hhs", "nation")
-DEFAULT_PREFIX = "wip_XXXXX"
-MEGACOUNTY_THRESHOLD, MEGACOUNTY_WINDOW = 100, 7
-
-
-def prefix_part(prefix: str) -> str:
-    """The name part of an obfuscated prefix: ``wip_XXXXX`` → ``XXXXX_`` (the catalogue adds ``wip_`` itself and
-    marks the signal work in progress), any other prefix ``p`` → ``p_``."""
-    return (prefix[4:] if prefix.startswith("wip_") else prefix) + "_"
 
 
 def _describe(parts: dict, wip: bool) -> dict:

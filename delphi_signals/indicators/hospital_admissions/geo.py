@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from ..claims.regions import aggregate_counts, dense_counts, fold_megacounties
-from .constants import MEGACOUNTY_THRESHOLD, MEGACOUNTY_WINDOW
+from ..claims.naming import MEGACOUNTY_THRESHOLD, MEGACOUNTY_WINDOW
 
 
 def geo_map(frame: pd.DataFrame, columns, dates, geo_res: str) -> tuple[np.ndarray, np.ndarray]:
