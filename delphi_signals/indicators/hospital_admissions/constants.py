@@ -8,7 +8,7 @@ signals carry standard errors and are published under ``<obfuscated_prefix>_``.
 
 import datetime as dt
 
-from ..claims.naming import DEFAULT_PREFIX, GEOS, prefix_part
+from ..claims.naming import DEFAULT_PREFIX, GEOS, params_defaults, prefix_part
 from ..claims.reader import AGE_COL, COUNTY_COL, DATE_COL, HRR_NAME_COL, DropLayout
 from ..contract import Catalogue
 
@@ -57,21 +57,6 @@ def signal_for(params: dict, *, disease: str, adjusted: bool):
 
 CATALOGUE = catalogue()
 
-PARAMS_DEFAULTS = {
-    "indicator": {
-        "base_url": None, "start_date": None, "end_date": None, "drop_date": None, "n_backfill_days": 70,
-        "n_waiting_days": 3, "write_se": False, "obfuscated_prefix": DEFAULT_PREFIX, "parallel": False,
-        "geos": list(GEOS), "weekday": [True, False],
-        "ftp_credentials": {"host": "", "user": "", "pass": "", "port": 2222},
-        "export_start_date": None, "export_end_date": None,
-    },
-    "validation": {
-        "common": {"data_source": SOURCE, "span_length": 14, "min_expected_lag": {"all": "3"},
-                   "max_expected_lag": {"all": "4"}, "dry_run": False, "suppressed_errors": []},
-        "static": {"minimum_sample_size": 5, "missing_se_allowed": True, "missing_sample_size_allowed": True},
-        "dynamic": {"ref_window_size": 7, "smoothed_signals": [s.name for s in CATALOGUE if s.is_smoothed]},
-    },
-    "archive": {"backend": "filesystem"},
-    # upstream never ran the differ for the claims indicators: each issue delivers the whole export
-    "delivery": {"mode": "full"},
-}
+PARAMS_DEFAULTS = params_defaults(SOURCE, CATALOGUE, {
+    "base_url": None, "start_date": None, "end_date": None, "drop_date": None, "n_backfill_days": 70,
+    "n_waiting_days": 3, "write_se": False, "geos": list(GEOS), "weekday": [True, False]})

@@ -128,4 +128,7 @@ PARAMS_DEFAULTS = {
     },
     "archive": {"backend": "filesystem"},
     "delivery": {"mode": "diff"},  # upstream ran the archive differ for quidel
+    # Sir Complains-a-lot, as upstream: max_age 6, the age-group signals retired
+    "staleness": {"max_age": 6, "max_gap": 1, "gap_window": 7, "maintainers": [],
+                  "retired-signals": [s.name for s in CATALOGUE if not s.name.endswith("_pct_positive")]},
 }
