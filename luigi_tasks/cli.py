@@ -496,6 +496,10 @@ def _add_status(commands) -> None:
         settings = DelphiSignals()
         root = configured_data_root(create=False, writable=False)
         engine = usable_database(args.db or settings.database_url(), create=False)
+        if engine is None and args.db:  # a database named on the command line must be there
+            from delphi_signals.errors import UnusableError
+
+            raise UnusableError(f"database {args.db}: no such SQLite file")
         try:
             report = pipeline_status(settings.layout(), engine, _pipeline_sources(), _not_configured())
         finally:

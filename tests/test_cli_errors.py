@@ -127,6 +127,9 @@ def test_status_in_a_fresh_clone(tmp_path):
     cwd = workdir(tmp_path)
     assert_message(cli(cwd, "status"), 0, "nothing has run yet: no data root at var")
     assert not (cwd / "var").exists()
+    missing = tmp_path / "nowhere" / "epidata.sqlite"  # a database named with --db must be there
+    assert_message(cli(cwd, "status", "--db", f"sqlite:///{missing}"), 20, f"database sqlite:///{missing}: no such")
+    assert not missing.parent.exists()
 
 
 @pytest.mark.parametrize("days, until", [("0", "publish"), ("-1", "export"), ("two", "publish")])

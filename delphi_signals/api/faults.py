@@ -29,6 +29,28 @@ FAULT_PATHS = ("/faults", "/epidata/faults")
 FILTERS = ("source", "signal", "status", "category", "geo_type", "geo_value", "time_values")
 
 
+def _json_object(raw: bytes, fields: tuple[str, ...]) -> dict:
+    """A write request's body: a JSON object with no field outside ``fields``, else :class:`ApiError`.
+
+    >>> _json_object(b'{"status": "open"}', ("status", "note"))
+    {'status': 'open'}
+    >>> _json_object(b'[1]', ("status",))
+    Traceback (most recent call last):
+    ...
+    delphi_signals.api.params.ApiError: the body must be a JSON object
+    """
+    try:
+        body = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        raise ApiError("the body is not JSON") from None
+    if not isinstance(body, dict):
+        raise ApiError("the body must be a JSON object")
+    unknown = sorted(set(body) - set(fields))
+    if unknown:
+        raise ApiError(f"unknown field(s) {', '.join(repr(u[:20]) for u in unknown[:5])}")
+    return body
+
+
 def is_fault_path(path: str) -> bool:
     """Routes that check keys themselves: the fault record's reads are public, its writes need the write role."""
     return path == "/faults" or path.startswith(("/faults/", "/epidata/faults"))
@@ -136,18 +158,11 @@ def add_fault_routes(app: FastAPI, server, settings) -> None:
         if denied:
             return _body(-1, denied[1], status=denied[0])
         try:
-            body = orjson.loads(await request.body())
-            if not isinstance(body, dict):
-                raise ApiError("the body must be a JSON object")
-            unknown = sorted(set(body) - {"title", "category", "scopes", "description", "links", "reported_by",
-                                          "status"})
-            if unknown:
-                raise ApiError(f"unknown field(s) {', '.join(repr(u[:20]) for u in unknown[:5])}")
+            body = _json_object(await request.body(), ("title", "category", "scopes", "description", "links",
+                                                       "reported_by", "status"))
             fault_id = add_fault(server.engine, body.get("title"), body.get("category"), body.get("scopes"),
                                  description=body.get("description") or "", links=body.get("links") or (),
                                  reported_by=body.get("reported_by"), status=body.get("status") or "open")
-        except orjson.JSONDecodeError:
-            return _body(-1, "the body is not JSON", status=400)
         except InputError as exc:
             return _body(-1, str(exc), status=400)
         LOG.info("fault added", fault_id=fault_id)
@@ -160,13 +175,9 @@ def add_fault_routes(app: FastAPI, server, settings) -> None:
         if denied:
             return _body(-1, denied[1], status=denied[0])
         try:
-            body = orjson.loads(await request.body())
-            if not isinstance(body, dict):
-                raise ApiError("the body must be a JSON object")
+            body = _json_object(await request.body(), ("status", "note", "changed_by"))
             update_fault(server.engine, fault_id, status=body.get("status"), note=body.get("note"),
                          changed_by=body.get("changed_by"))
-        except orjson.JSONDecodeError:
-            return _body(-1, "the body is not JSON", status=400)
         except FaultNotFoundError as exc:
             return _body(-1, str(exc), status=404)
         except InputError as exc:
